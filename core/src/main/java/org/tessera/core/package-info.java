@@ -1,0 +1,2 @@
+/** Tessera core module. */
+package org.tessera.core;

@@ -1,0 +1,2 @@
+/** Tessera spark-jobs module. */
+package org.tessera.spark;
