@@ -1,0 +1,48 @@
+package org.tessera.core.data;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class SlideIdsTest {
+
+  @Test
+  void keepsSafeStemsAndDropsExtension() {
+    assertEquals("TCGA-A1-0001.01", SlideIds.fromFileName("/data/TCGA-A1-0001.01.svs"));
+    assertEquals("slide_7", SlideIds.fromFileName("hdfs://nn:8020/cohort/slide_7.tif"));
+  }
+
+  @Test
+  void replacesPathAndSpecialCharacters() {
+    assertEquals("my_slide__1_", SlideIds.fromFileName("my slide (1).ndpi"));
+    assertEquals("a_b", SlideIds.fromFileName("..a+b.tif"));
+    assertEquals("svs", SlideIds.fromFileName(".svs"));
+    assertEquals("slide", SlideIds.fromFileName("..."));
+    for (String raw : List.of("x/../../etc", "a\\b.tif", "ü.tif", "$(rm -rf).svs", "a+b#c?.tif")) {
+      assertTrue(SlideIds.isValid(SlideIds.fromFileName(raw)), raw);
+    }
+    assertFalse(SlideIds.isValid("../x"));
+    assertFalse(SlideIds.isValid("a+b"));
+  }
+
+  @Test
+  void makesClashingNamesUniqueIndependentOfOrder() {
+    List<String> paths = List.of("/b/s 1.svs", "/a/s_1.tif", "/c/s+1.svs");
+    Map<String, String> ids = SlideIds.assign(paths);
+    assertEquals("s_1-2", ids.get("/b/s 1.svs"));
+    assertEquals("s_1", ids.get("/a/s_1.tif"));
+    assertEquals("s_1-3", ids.get("/c/s+1.svs"));
+    assertEquals(ids, SlideIds.assign(List.of("/c/s+1.svs", "/a/s_1.tif", "/b/s 1.svs")));
+    assertEquals(List.copyOf(paths), List.copyOf(ids.keySet()));
+  }
+
+  @Test
+  void rejectsDuplicatePaths() {
+    assertThrows(IllegalArgumentException.class, () -> SlideIds.assign(List.of("/a.svs", "/a.svs")));
+  }
+}

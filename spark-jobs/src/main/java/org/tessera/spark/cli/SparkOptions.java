@@ -1,0 +1,40 @@
+package org.tessera.spark.cli;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Option;
+
+/**
+ * Spark options shared by every subcommand that runs a Spark application. Under
+ * {@code spark-submit} the master and confs come from the submission; on the command line the
+ * default is local mode on all cores.
+ */
+public final class SparkOptions {
+  @Option(names = "--master",
+      description = "Spark master URL (local[*], spark://host:7077, yarn, k8s://...). Default: the "
+          + "one spark-submit set, else local[*].")
+  String master;
+
+  @Option(names = "--conf", paramLabel = "KEY=VALUE", mapFallbackValue = "",
+      description = "Any Spark configuration, repeatable: --conf spark.executor.memory=4g")
+  Map<String, String> conf = new LinkedHashMap<>();
+
+  /** Creates (or joins, in a notebook) the SparkSession for a stage. */
+  public SparkSession session(String appName) {
+    SparkConf sc = new SparkConf();
+    if (master != null) {
+      sc.setMaster(master);
+    } else if (!sc.contains("spark.master")) {
+      sc.setMaster("local[*]");
+    }
+    if (!sc.contains("spark.app.name")) {
+      sc.setAppName(appName);
+    }
+    sc.setIfMissing("spark.ui.showConsoleProgress", "false");
+    sc.setIfMissing("spark.sql.parquet.compression.codec", "snappy");
+    conf.forEach(sc::set);
+    return SparkSession.builder().config(sc).getOrCreate();
+  }
+}

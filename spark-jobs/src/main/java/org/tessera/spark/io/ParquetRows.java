@@ -1,0 +1,45 @@
+package org.tessera.spark.io;
+
+import java.io.IOException;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.parquet.example.data.Group;
+import org.apache.parquet.example.data.simple.SimpleGroupFactory;
+import org.apache.parquet.hadoop.ParquetFileWriter;
+import org.apache.parquet.hadoop.ParquetWriter;
+import org.apache.parquet.hadoop.example.ExampleParquetWriter;
+import org.apache.parquet.hadoop.metadata.CompressionCodecName;
+import org.apache.parquet.schema.MessageType;
+
+/**
+ * A Parquet file written row by row from an executor, without a SparkSession: executors commit
+ * per-slide outputs themselves, so a slide's rows land when that slide is done rather than when the
+ * whole job is.
+ */
+public final class ParquetRows implements AutoCloseable {
+  private final ParquetWriter<Group> writer;
+  private final SimpleGroupFactory factory;
+
+  public ParquetRows(Configuration conf, Path path, MessageType schema) throws IOException {
+    this.factory = new SimpleGroupFactory(schema);
+    this.writer = ExampleParquetWriter.builder(path)
+        .withConf(conf)
+        .withType(schema)
+        .withCompressionCodec(CompressionCodecName.SNAPPY)
+        .withWriteMode(ParquetFileWriter.Mode.OVERWRITE)
+        .build();
+  }
+
+  public Group newRow() {
+    return factory.newGroup();
+  }
+
+  public void write(Group row) throws IOException {
+    writer.write(row);
+  }
+
+  @Override
+  public void close() throws IOException {
+    writer.close();
+  }
+}

@@ -1,0 +1,216 @@
+package org.tessera.spark.tile;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.Serializable;
+import java.time.Instant;
+import java.util.List;
+import javax.imageio.IIOImage;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageWriteParam;
+import javax.imageio.ImageWriter;
+import javax.imageio.stream.MemoryCacheImageOutputStream;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.parquet.example.data.Group;
+import org.apache.parquet.hadoop.ParquetReader;
+import org.apache.parquet.hadoop.example.GroupReadSupport;
+import org.apache.parquet.io.api.Binary;
+import org.tessera.spark.io.AtomicFiles;
+import org.tessera.spark.io.ParquetRows;
+import org.tessera.spark.io.SlideTable;
+import org.tessera.spark.io.TileIndex;
+import org.tessera.wsi.SlideMetadata;
+import org.tessera.wsi.tiling.SlidePlan;
+import org.tessera.wsi.tiling.SlidePlanner;
+
+/**
+ * What executors do for the tile stage. Every method is self-contained (reads its inputs from
+ * storage, writes its outputs with write-then-rename), so a task can be retried or re-run by a
+ * later job and produce the same files.
+ */
+final class SlideTasks {
+  private SlideTasks() {}
+
+  /** Outcome of planning one slide, sent back to the driver. */
+  record Planned(SlideTable.Row row, boolean committed) implements Serializable {
+    private static final long serialVersionUID = 1L;
+  }
+
+  /** A range of a slide's planned tiles whose pixels one task reads. */
+  record Range(String slideId, String path, int part, int parts, int start, int end)
+      implements Serializable {
+    private static final long serialVersionUID = 1L;
+  }
+
+  /**
+   * Plans one slide: tissue, grid, QC image. Without stored pixels the slide is finished here: its
+   * tile file, then its slide row, are committed. With stored pixels the tile coordinates go to a
+   * work file and the driver commits the slide once its pixel ranges are written.
+   */
+  static Planned plan(SlideInput in, TileSettings s, Configuration conf, TileLayout out) {
+    long t0 = System.currentTimeMillis();
+    try {
+      SlideTable.delete(conf, out.slides(), in.slideId());
+      TileIndex.deleteSlide(conf, out.tiles(), in.slideId());
+      SlidePlan plan;
+      BufferedImage qcImage;
+      try (LocalSlides.Lease lease = LocalSlides.open(conf, in.path(), s.cacheDir())) {
+        try {
+          plan = SlidePlanner.plan(lease.reader(), s.tiling());
+          qcImage = SlidePlanner.qcImage(lease.reader(), plan);
+        } catch (IOException | RuntimeException e) {
+          lease.discard();
+          throw e;
+        }
+      }
+      Path qc = out.qcPath(in.slideId());
+      AtomicFiles.writeStream(conf, qc, o -> ImageIO.write(qcImage, "png", o));
+
+      Path indexFile = s.storePixels() ? out.planFile(in.slideId())
+          : TileIndex.partPath(out.tiles(), in.slideId(), 0);
+      AtomicFiles.write(conf, indexFile, tmp -> {
+        try (ParquetRows rows = new ParquetRows(conf, tmp, TileIndex.SCHEMA)) {
+          for (int i = 0; i < plan.tileCount(); i++) {
+            rows.write(tileRow(rows, in.slideId(), plan, i));
+          }
+        }
+      });
+      SlideTable.Row row = okRow(in, plan, qc, System.currentTimeMillis() - t0);
+      if (!s.storePixels()) {
+        SlideTable.write(conf, out.slides(), row);
+        return new Planned(row, true);
+      }
+      return new Planned(row, false);
+    } catch (Exception | LinkageError e) {
+      SlideTable.Row row = SlideTable.Row.failed(in.slideId(), in.path(), oneLine(e),
+          System.currentTimeMillis() - t0, Instant.now().toString());
+      try {
+        SlideTable.write(conf, out.slides(), row);
+      } catch (IOException writeFailure) {
+        throw new IllegalStateException("cannot record failure of slide " + in.slideId() + " in "
+            + out.slides() + ": " + writeFailure.getMessage(), writeFailure);
+      }
+      return new Planned(row, true);
+    }
+  }
+
+  /** Reads and stores the pixels of one range; a range already written is left as it is. */
+  static int readPixels(Range r, TileSettings s, Configuration conf, TileLayout out)
+      throws IOException {
+    Path part = out.workPart(r.slideId(), r.part());
+    if (part.getFileSystem(conf).exists(part)) {
+      return 0;
+    }
+    List<Group> planned = readRange(conf, out.planFile(r.slideId()), r.start(), r.end());
+    try (LocalSlides.Lease lease = LocalSlides.open(conf, r.path(), s.cacheDir())) {
+      try {
+        AtomicFiles.write(conf, part, tmp -> {
+          try (ParquetRows rows = new ParquetRows(conf, tmp, TileIndex.SCHEMA)) {
+            for (Group g : planned) {
+              BufferedImage tile = lease.reader().readTile(org.tessera.wsi.region.TileRequest.of(
+                  g.getInteger("level", 0), g.getLong("x", 0), g.getLong("y", 0),
+                  g.getInteger("size_at_level", 0), g.getInteger("tile_size", 0)));
+              g.append("pixel_format", s.pixelFormat())
+                  .append("pixels", Binary.fromConstantByteArray(encode(tile, s)));
+              rows.write(g);
+            }
+          }
+        });
+      } catch (IOException | RuntimeException e) {
+        lease.discard();
+        throw new IOException("slide " + r.slideId() + " (" + r.path() + "): cannot read tiles "
+            + r.start() + ".." + r.end() + ": " + e.getMessage(), e);
+      }
+    }
+    return planned.size();
+  }
+
+  private static List<Group> readRange(Configuration conf, Path file, int start, int end)
+      throws IOException {
+    List<Group> rows = new java.util.ArrayList<>(end - start);
+    try (ParquetReader<Group> reader =
+             ParquetReader.builder(new GroupReadSupport(), file).withConf(conf).build()) {
+      Group g;
+      int i = 0;
+      while ((g = reader.read()) != null && i < end) {
+        if (i >= start) {
+          rows.add(g);
+        }
+        i++;
+      }
+    }
+    return rows;
+  }
+
+  private static Group tileRow(ParquetRows rows, String slideId, SlidePlan plan, int i) {
+    var t = plan.tile(i);
+    return rows.newRow()
+        .append("slide_id", slideId)
+        .append("col", plan.cols()[i])
+        .append("row", plan.rows()[i])
+        .append("x", t.x())
+        .append("y", t.y())
+        .append("level", t.level())
+        .append("size_at_level", t.sizeAtLevel())
+        .append("tile_size", t.outputSize())
+        .append("target_mpp", plan.grid().targetMpp())
+        .append("tissue_fraction", plan.tissueFraction()[i]);
+  }
+
+  private static SlideTable.Row okRow(SlideInput in, SlidePlan plan, Path qc, long elapsedMs) {
+    SlideMetadata m = plan.metadata();
+    var grid = plan.grid();
+    return new SlideTable.Row(in.slideId(), in.path(), SlideTable.OK, null, m.vendor(),
+        m.width(), m.height(), m.levelCount(), m.mpp().orElse(Double.NaN),
+        plan.mppAssumed() ? "assumed" : "metadata", m.objectivePower().orElse(Double.NaN),
+        grid.level(), grid.sizeAtLevel(), grid.tileSize(), grid.targetMpp(), plan.tileCount(),
+        plan.mask().tissueFraction(), qc.toString(), elapsedMs, Instant.now().toString());
+  }
+
+  static byte[] encode(BufferedImage tile, TileSettings s) throws IOException {
+    switch (s.pixelFormat()) {
+      case "raw": {
+        int w = tile.getWidth();
+        int h = tile.getHeight();
+        int[] px = tile.getRGB(0, 0, w, h, null, 0, w);
+        byte[] out = new byte[px.length * 3];
+        for (int i = 0; i < px.length; i++) {
+          out[3 * i] = (byte) (px[i] >> 16);
+          out[3 * i + 1] = (byte) (px[i] >> 8);
+          out[3 * i + 2] = (byte) px[i];
+        }
+        return out;
+      }
+      case "png": {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        ImageIO.write(tile, "png", bytes);
+        return bytes.toByteArray();
+      }
+      default: {
+        ImageWriter writer = ImageIO.getImageWritersByFormatName("jpeg").next();
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (MemoryCacheImageOutputStream ios = new MemoryCacheImageOutputStream(bytes)) {
+          writer.setOutput(ios);
+          ImageWriteParam p = writer.getDefaultWriteParam();
+          p.setCompressionMode(ImageWriteParam.MODE_EXPLICIT);
+          p.setCompressionQuality(s.jpegQuality() / 100f);
+          writer.write(null, new IIOImage(tile, null, null), p);
+        } finally {
+          writer.dispose();
+        }
+        return bytes.toByteArray();
+      }
+    }
+  }
+
+  /** An exception as one line for the slide table and the console. */
+  static String oneLine(Throwable e) {
+    String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    if (e instanceof java.nio.file.NoSuchFileException nsf && nsf.getReason() != null) {
+      msg = nsf.getReason() + ": " + nsf.getFile();
+    }
+    return msg.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
+  }
+}
