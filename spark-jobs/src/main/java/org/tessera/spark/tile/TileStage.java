@@ -2,6 +2,7 @@ package org.tessera.spark.tile;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -30,7 +31,8 @@ import org.tessera.spark.io.TileIndex;
  * and commit each slide. Usable from the CLI, from {@code spark-submit} and from notebooks.
  */
 public final class TileStage {
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = new ObjectMapper()
+      .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
 
   private TileStage() {}
 

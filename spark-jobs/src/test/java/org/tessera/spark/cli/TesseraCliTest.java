@@ -1,0 +1,135 @@
+package org.tessera.spark.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.tessera.spark.SparkTestSupport;
+import org.tessera.wsi.synth.SynthCohort;
+
+class TesseraCliTest {
+  static SparkSession spark;
+
+  @TempDir
+  Path tmp;
+
+  @BeforeAll
+  static void start() {
+    spark = SparkTestSupport.localSession("TesseraCliTest");
+  }
+
+  @AfterAll
+  static void stop() {
+    spark.stop();
+  }
+
+  /** Runs the CLI in this JVM and returns exit code, stdout and stderr. */
+  record Result(int code, String out, String err) {}
+
+  static Result cli(String... args) {
+    PrintStream oldOut = System.out;
+    PrintStream oldErr = System.err;
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    try {
+      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+      int code = TesseraCli.execute(args);
+      return new Result(code, out.toString(StandardCharsets.UTF_8),
+          err.toString(StandardCharsets.UTF_8));
+    } finally {
+      System.setOut(oldOut);
+      System.setErr(oldErr);
+    }
+  }
+
+  @Test
+  void everySubcommandDocumentsItsOptions() {
+    Result top = cli("--help");
+    assertEquals(0, top.code());
+    for (String sub : List.of("synth", "tile", "inspect", "demo")) {
+      assertTrue(top.out().contains(sub), "top-level help lists " + sub);
+      Result help = cli(sub, "--help");
+      assertEquals(0, help.code(), sub);
+      assertTrue(help.out().contains("Usage: tessera " + sub), help.out());
+    }
+    Result tile = cli("tile", "--help");
+    for (String flag : List.of("--slides", "--out", "--mpp", "--magnification", "--tile",
+        "--stride", "--min-tissue", "--assume-mpp", "--tissue", "--store-pixels", "--overwrite",
+        "--master", "--conf")) {
+      assertTrue(tile.out().contains(flag), "tile --help documents " + flag);
+    }
+  }
+
+  @Test
+  void usageErrorsAndBadInputAreOneClearLine() {
+    Result missing = cli("tile", "--out", tmp.toString());
+    assertEquals(2, missing.code());
+    assertTrue(missing.err().contains("--slides"), missing.err());
+
+    Result both = cli("tile", "--slides", "x", "--out", "y", "--mpp", "0.5", "--magnification",
+        "20");
+    assertEquals(2, both.code());
+
+    Result noSuch = cli("tile", "--slides", tmp.resolve("nope").toString(), "--out",
+        tmp.resolve("o").toString());
+    assertEquals(1, noSuch.code());
+    assertEquals(1, noSuch.err().strip().lines().count(), noSuch.err());
+    assertTrue(noSuch.err().contains("nope") && noSuch.err().contains("does not exist"),
+        noSuch.err());
+
+    Result badTissue = cli("tile", "--slides", tmp.toString(), "--out",
+        tmp.resolve("o").toString(), "--tissue", "default,median=4");
+    assertEquals(1, badTissue.code());
+    assertTrue(badTissue.err().contains("median=4"), badTissue.err());
+  }
+
+  @Test
+  void tileThenInspectGivesPerSlideCountsAndStatuses() throws Exception {
+    Path slides = SparkTestSupport.cohort().resolve(SynthCohort.SLIDES_DIR);
+    Path out = tmp.resolve("run");
+    Path summary = tmp.resolve("summary.json");
+    Result tile = cli("tile", "--slides", slides.toString(), "--out", out.toString(),
+        "--magnification", "20", "--summary-json", summary.toString());
+    assertEquals(0, tile.code(), tile.err());
+    assertTrue(tile.out().contains("3 ok, 3 failed"), tile.out());
+
+    JsonNode s = new ObjectMapper().readTree(summary.toFile());
+    assertEquals(3, s.get("ok").asInt());
+
+    Result inspect = cli("inspect", out.toString());
+    assertEquals(0, inspect.code(), inspect.err());
+    JsonNode j = new ObjectMapper().readTree(inspect.out());
+    assertEquals("tile-output", j.get("kind").asText());
+    JsonNode slidesTable = j.get("tables").get("slides");
+    assertEquals(6, slidesTable.get("rows").asInt());
+    assertEquals(3, slidesTable.get("status_counts").get("ok").asInt());
+    assertEquals(3, slidesTable.get("status_counts").get("failed").asInt());
+    JsonNode tiles = j.get("tables").get("tiles");
+    long sum = 0;
+    for (var e : (Iterable<java.util.Map.Entry<String, JsonNode>>) () ->
+        slidesTable.get("per_slide").fields()) {
+      long n = e.getValue().get("tile_count").asLong();
+      JsonNode perSlideTiles = tiles.get("per_slide").get(e.getKey());
+      assertEquals(n, perSlideTiles == null ? 0 : perSlideTiles.asLong(), e.getKey());
+      sum += n;
+      if (e.getValue().get("status").asText().equals("failed")) {
+        assertTrue(e.getValue().get("error").asText().contains("--assume-mpp"));
+      }
+    }
+    assertEquals(tiles.get("rows").asLong(), sum);
+    assertEquals("string", tiles.get("columns").get("slide_id").asText());
+    assertTrue(j.get("files").get("tile_params.json").get("tiling").has("target_mpp"));
+  }
+}
