@@ -3,8 +3,9 @@ package org.tessera.wsi;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.util.Optional;
+import org.tessera.core.image.PackedRgb;
 import org.tessera.wsi.region.RegionRequest;
-import org.tessera.wsi.region.Resampler;
+import org.tessera.core.image.Resampler;
 import org.tessera.wsi.region.TileRequest;
 
 /**
@@ -28,6 +29,7 @@ public interface SlideReader extends AutoCloseable {
    * @param level  pyramid level to read from
    * @param width  width in pixels at {@code level}
    * @param height height in pixels at {@code level}
+   * @return a new array each call, owned by the caller (the RGB reads composite in it)
    */
   int[] readArgb(long x, long y, int level, int width, int height) throws IOException;
 
@@ -36,41 +38,53 @@ public interface SlideReader extends AutoCloseable {
     return Optional.empty();
   }
 
-  /** A region composited over an opaque background colour (0xRRGGBB), as an RGB image. */
-  default BufferedImage readRgb(RegionRequest region, int backgroundRgb) throws IOException {
-    int[] argb = readArgb(region.x(), region.y(), region.level(), region.width(), region.height());
-    BufferedImage image =
-        new BufferedImage(region.width(), region.height(), BufferedImage.TYPE_INT_RGB);
-    int[] rgb = new int[argb.length];
+  /**
+   * A region composited over an opaque background colour (0xRRGGBB), as packed 0xRRGGBB ints,
+   * row-major, {@code width * height} long (upper byte 0). A new array each call.
+   */
+  default int[] readRgbPixels(RegionRequest region, int backgroundRgb) throws IOException {
+    int[] px = readArgb(region.x(), region.y(), region.level(), region.width(), region.height());
     int bgR = (backgroundRgb >> 16) & 0xff;
     int bgG = (backgroundRgb >> 8) & 0xff;
     int bgB = backgroundRgb & 0xff;
-    for (int i = 0; i < argb.length; i++) {
-      int p = argb[i];
+    // In place: readArgb hands over its array, and a second tile-sized array per read is garbage.
+    for (int i = 0; i < px.length; i++) {
+      int p = px[i];
       int a = p >>> 24;
       if (a == 255) {
-        rgb[i] = p & 0xffffff;
+        px[i] = p & 0xffffff;
       } else {
         int r = blend((p >> 16) & 0xff, bgR, a);
         int g = blend((p >> 8) & 0xff, bgG, a);
         int b = blend(p & 0xff, bgB, a);
-        rgb[i] = (r << 16) | (g << 8) | b;
+        px[i] = (r << 16) | (g << 8) | b;
       }
     }
-    image.setRGB(0, 0, region.width(), region.height(), rgb, 0, region.width());
-    return image;
+    return px;
+  }
+
+  /** A region composited over an opaque background colour (0xRRGGBB), as an RGB image. */
+  default BufferedImage readRgb(RegionRequest region, int backgroundRgb) throws IOException {
+    return PackedRgb.image(readRgbPixels(region, backgroundRgb), region.width(), region.height());
   }
 
   /**
-   * A tile as training code sees it: read at its level, composited over white, resampled to the
-   * tile's output size when the pyramid has no level at exactly the target resolution.
+   * A tile as training code sees it, as packed 0xRRGGBB ints, {@code outputSize}² long: read at
+   * its level, composited over white, resampled to the tile's output size when the pyramid has no
+   * level at exactly the target resolution. A new array each call.
    */
-  default BufferedImage readTile(TileRequest tile) throws IOException {
-    BufferedImage atLevel = readRgb(tile.region(), 0xffffff);
+  default int[] readTilePixels(TileRequest tile) throws IOException {
+    int[] atLevel = readRgbPixels(tile.region(), 0xffffff);
     if (tile.sizeAtLevel() == tile.outputSize()) {
       return atLevel;
     }
-    return Resampler.resize(atLevel, tile.outputSize(), tile.outputSize());
+    return Resampler.resize(atLevel, tile.sizeAtLevel(), tile.sizeAtLevel(), tile.outputSize(),
+        tile.outputSize());
+  }
+
+  /** {@link #readTilePixels} as an RGB image. */
+  default BufferedImage readTile(TileRequest tile) throws IOException {
+    return PackedRgb.image(readTilePixels(tile), tile.outputSize(), tile.outputSize());
   }
 
   @Override

@@ -1,5 +1,6 @@
 package org.tessera.spark.cli;
 
+import org.tessera.core.Errors;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -25,7 +26,7 @@ public final class TesseraCli {
     CommandLine cli = new CommandLine(new TesseraCli());
     cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
       if (ex instanceof IllegalArgumentException || ex instanceof java.io.IOException) {
-        cmd.getErr().println("tessera " + cmd.getCommandName() + ": " + oneLine(ex));
+        cmd.getErr().println("tessera " + cmd.getCommandName() + ": " + Errors.oneLine(ex));
         return 1;
       }
       throw ex;
@@ -39,11 +40,6 @@ public final class TesseraCli {
     all[0] = command;
     System.arraycopy(args, 0, all, 1, args.length);
     return all;
-  }
-
-  private static String oneLine(Throwable e) {
-    String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-    return m.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
   }
 
   /** The version from the jar manifest when packaged. */

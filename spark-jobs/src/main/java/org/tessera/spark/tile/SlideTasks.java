@@ -5,7 +5,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.Serializable;
 import java.time.Instant;
-import java.util.List;
+import java.util.ArrayDeque;
+import java.util.Queue;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageWriteParam;
@@ -17,11 +18,15 @@ import org.apache.parquet.example.data.Group;
 import org.apache.parquet.hadoop.ParquetReader;
 import org.apache.parquet.hadoop.example.GroupReadSupport;
 import org.apache.parquet.io.api.Binary;
+import org.tessera.core.Errors;
 import org.tessera.spark.io.AtomicFiles;
 import org.tessera.spark.io.ParquetRows;
+import org.tessera.spark.io.RangeCommit;
 import org.tessera.spark.io.SlideTable;
 import org.tessera.spark.io.TileIndex;
 import org.tessera.wsi.SlideMetadata;
+import org.tessera.core.image.PackedRgb;
+import org.tessera.wsi.region.TileRequest;
 import org.tessera.wsi.tiling.SlidePlan;
 import org.tessera.wsi.tiling.SlidePlanner;
 
@@ -53,7 +58,7 @@ final class SlideTasks {
     long t0 = System.currentTimeMillis();
     try {
       SlideTable.delete(conf, out.slides(), in.slideId());
-      TileIndex.deleteSlide(conf, out.tiles(), in.slideId());
+      RangeCommit.deleteSlide(conf, out.tiles(), in.slideId());
       SlidePlan plan;
       BufferedImage qcImage;
       try (LocalSlides.Lease lease = LocalSlides.open(conf, in.path(), s.cacheDir())) {
@@ -69,7 +74,7 @@ final class SlideTasks {
       AtomicFiles.writeStream(conf, qc, o -> ImageIO.write(qcImage, "png", o));
 
       Path indexFile = s.storePixels() ? out.planFile(in.slideId())
-          : TileIndex.partPath(out.tiles(), in.slideId(), 0);
+          : RangeCommit.partPath(out.tiles(), in.slideId(), 0);
       AtomicFiles.write(conf, indexFile, tmp -> {
         try (ParquetRows rows = new ParquetRows(conf, tmp, TileIndex.SCHEMA)) {
           for (int i = 0; i < plan.tileCount(); i++) {
@@ -84,7 +89,7 @@ final class SlideTasks {
       }
       return new Planned(row, false);
     } catch (Exception | LinkageError e) {
-      SlideTable.Row row = SlideTable.Row.failed(in.slideId(), in.path(), oneLine(e),
+      SlideTable.Row row = SlideTable.Row.failed(in.slideId(), in.path(), Errors.oneLine(e),
           System.currentTimeMillis() - t0, Instant.now().toString());
       try {
         SlideTable.write(conf, out.slides(), row);
@@ -103,17 +108,22 @@ final class SlideTasks {
     if (part.getFileSystem(conf).exists(part)) {
       return 0;
     }
-    List<Group> planned = readRange(conf, out.planFile(r.slideId()), r.start(), r.end());
+    Queue<Group> planned = readRange(conf, out.planFile(r.slideId()), r.start(), r.end());
+    int count = planned.size();
     try (LocalSlides.Lease lease = LocalSlides.open(conf, r.path(), s.cacheDir())) {
       try {
         AtomicFiles.write(conf, part, tmp -> {
           try (ParquetRows rows = new ParquetRows(conf, tmp, TileIndex.SCHEMA)) {
-            for (Group g : planned) {
-              BufferedImage tile = lease.reader().readTile(org.tessera.wsi.region.TileRequest.of(
+            // Rows leave the queue as they are written: a row holds its tile's pixels, and a
+            // range's worth of them kept reachable is hundreds of MB for the GC to copy.
+            Group g;
+            while ((g = planned.poll()) != null) {
+              TileRequest tile = TileRequest.of(
                   g.getInteger("level", 0), g.getLong("x", 0), g.getLong("y", 0),
-                  g.getInteger("size_at_level", 0), g.getInteger("tile_size", 0)));
-              g.append("pixel_format", s.pixelFormat())
-                  .append("pixels", Binary.fromConstantByteArray(encode(tile, s)));
+                  g.getInteger("size_at_level", 0), g.getInteger("tile_size", 0));
+              int[] rgb = lease.reader().readTilePixels(tile);
+              g.append("pixel_format", s.pixelFormat()).append("pixels",
+                  Binary.fromConstantByteArray(encode(rgb, tile.outputSize(), s)));
               rows.write(g);
             }
           }
@@ -124,12 +134,12 @@ final class SlideTasks {
             + r.start() + ".." + r.end() + ": " + e.getMessage(), e);
       }
     }
-    return planned.size();
+    return count;
   }
 
-  private static List<Group> readRange(Configuration conf, Path file, int start, int end)
+  private static Queue<Group> readRange(Configuration conf, Path file, int start, int end)
       throws IOException {
-    List<Group> rows = new java.util.ArrayList<>(end - start);
+    Queue<Group> rows = new ArrayDeque<>(Math.max(1, end - start));
     try (ParquetReader<Group> reader =
              ParquetReader.builder(new GroupReadSupport(), file).withConf(conf).build()) {
       Group g;
@@ -169,48 +179,33 @@ final class SlideTasks {
         plan.mask().tissueFraction(), qc.toString(), elapsedMs, Instant.now().toString());
   }
 
-  static byte[] encode(BufferedImage tile, TileSettings s) throws IOException {
-    switch (s.pixelFormat()) {
-      case "raw": {
-        int w = tile.getWidth();
-        int h = tile.getHeight();
-        int[] px = tile.getRGB(0, 0, w, h, null, 0, w);
-        byte[] out = new byte[px.length * 3];
-        for (int i = 0; i < px.length; i++) {
-          out[3 * i] = (byte) (px[i] >> 16);
-          out[3 * i + 1] = (byte) (px[i] >> 8);
-          out[3 * i + 2] = (byte) px[i];
-        }
-        return out;
-      }
-      case "png": {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        ImageIO.write(tile, "png", bytes);
-        return bytes.toByteArray();
-      }
-      default: {
-        ImageWriter writer = ImageIO.getImageWritersByFormatName("jpeg").next();
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (MemoryCacheImageOutputStream ios = new MemoryCacheImageOutputStream(bytes)) {
-          writer.setOutput(ios);
-          ImageWriteParam p = writer.getDefaultWriteParam();
-          p.setCompressionMode(ImageWriteParam.MODE_EXPLICIT);
-          p.setCompressionQuality(s.jpegQuality() / 100f);
-          writer.write(null, new IIOImage(tile, null, null), p);
-        } finally {
-          writer.dispose();
-        }
-        return bytes.toByteArray();
-      }
-    }
+  /** A tile's packed 0xRRGGBB pixels ({@code size}² of them) in the stored pixel format. */
+  static byte[] encode(int[] rgb, int size, TileSettings s) throws IOException {
+    return switch (s.pixelFormat()) {
+      case "raw" -> PackedRgb.toRgbBytes(rgb);
+      case "png" -> png(PackedRgb.image(rgb, size, size));
+      default -> jpeg(PackedRgb.image(rgb, size, size), s.jpegQuality());
+    };
   }
 
-  /** An exception as one line for the slide table and the console. */
-  static String oneLine(Throwable e) {
-    String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-    if (e instanceof java.nio.file.NoSuchFileException nsf && nsf.getReason() != null) {
-      msg = nsf.getReason() + ": " + nsf.getFile();
+  private static byte[] png(BufferedImage tile) throws IOException {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    ImageIO.write(tile, "png", bytes);
+    return bytes.toByteArray();
+  }
+
+  private static byte[] jpeg(BufferedImage tile, int quality) throws IOException {
+    ImageWriter writer = ImageIO.getImageWritersByFormatName("jpeg").next();
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    try (MemoryCacheImageOutputStream ios = new MemoryCacheImageOutputStream(bytes)) {
+      writer.setOutput(ios);
+      ImageWriteParam p = writer.getDefaultWriteParam();
+      p.setCompressionMode(ImageWriteParam.MODE_EXPLICIT);
+      p.setCompressionQuality(quality / 100f);
+      writer.write(null, new IIOImage(tile, null, null), p);
+    } finally {
+      writer.dispose();
     }
-    return msg.replaceAll("\\s*[\\r\\n]+\\s*", " ").trim();
+    return bytes.toByteArray();
   }
 }

@@ -2,6 +2,7 @@ package org.tessera.spark.tile;
 
 import java.io.Serializable;
 import org.apache.hadoop.fs.Path;
+import org.tessera.spark.io.RangeCommit;
 import org.tessera.spark.io.SlideTable;
 import org.tessera.spark.io.TileIndex;
 
@@ -29,15 +30,11 @@ public record TileLayout(String root) implements Serializable {
     return new Path(root, "tile_params.json");
   }
 
-  public Path work() {
-    return new Path(root, "_work");
-  }
-
   public Path planFile(String slideId) {
-    return new Path(new Path(work(), slideId), "plan.parquet");
+    return new Path(RangeCommit.workDir(new Path(root), slideId), "plan.parquet");
   }
 
   public Path workPart(String slideId, int part) {
-    return new Path(new Path(work(), slideId), String.format("part-%05d.parquet", part));
+    return RangeCommit.workPart(new Path(root), slideId, part);
   }
 }

@@ -1,15 +1,12 @@
 package org.tessera.spark.tile;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -18,12 +15,11 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
-import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.tessera.spark.io.AtomicFiles;
 import org.tessera.spark.io.HadoopConf;
+import org.tessera.spark.io.OutputGuard;
+import org.tessera.spark.io.RangeCommit;
 import org.tessera.spark.io.SlideTable;
-import org.tessera.spark.io.TileIndex;
 
 /**
  * The tile stage on the driver: list slides, skip those already committed, plan the rest on
@@ -70,9 +66,12 @@ public final class TileStage {
     FileSystem fs = new Path(layout.root()).getFileSystem(conf);
 
     SlideSource.Listing listing = SlideSource.list(conf, slides);
-    prepareOutput(fs, conf, layout, settings);
+    OutputGuard.claim(conf, new Path(layout.root()), layout.params(), params(settings),
+        settings.overwrite(), "tiles made with other parameters");
+    fs.mkdirs(layout.tiles());
 
-    Set<String> done = settings.overwrite() ? Set.of() : committedOk(spark, fs, layout);
+    Set<String> done = settings.overwrite() ? Set.of()
+        : OutputGuard.committedOk(spark, conf, layout.slides());
     List<SlideInput> pending = new ArrayList<>();
     for (SlideInput s : listing.slides()) {
       if (!done.contains(s.slideId())) {
@@ -135,13 +134,11 @@ public final class TileStage {
       if (!p.row().ok()) {
         continue;
       }
-      int n = (int) p.row().tileCount();
-      int parts = Math.max(1, (n + settings.tilesPerTask() - 1) / settings.tilesPerTask());
-      partsBySlide.put(p.row().slideId(), parts);
-      for (int k = 0; k < parts; k++) {
-        int start = (int) ((long) n * k / parts);
-        int end = (int) ((long) n * (k + 1) / parts);
-        ranges.add(new SlideTasks.Range(p.row().slideId(), p.row().path(), k, parts, start, end));
+      int[] bounds = RangeCommit.splits(p.row().tileCount(), settings.tilesPerTask());
+      partsBySlide.put(p.row().slideId(), bounds.length - 1);
+      for (int k = 0; k + 1 < bounds.length; k++) {
+        ranges.add(new SlideTasks.Range(p.row().slideId(), p.row().path(), k, bounds.length - 1,
+            bounds[k], bounds[k + 1]));
       }
     }
     if (ranges.isEmpty()) {
@@ -154,32 +151,20 @@ public final class TileStage {
       items.add(r.end() - r.start());
     });
     Configuration conf = hconf.get();
-    FileSystem fs = new Path(layout.root()).getFileSystem(conf);
     for (SlideTasks.Planned p : planned) {
       if (!p.row().ok()) {
         continue;
       }
       String id = p.row().slideId();
-      TileIndex.deleteSlide(conf, layout.tiles(), id);
-      fs.mkdirs(layout.tiles());
-      for (int k = 0; k < partsBySlide.get(id); k++) {
-        Path from = layout.workPart(id, k);
-        if (!fs.rename(from, TileIndex.partPath(layout.tiles(), id, k))) {
-          throw new IOException("could not commit " + from + " into " + layout.tiles());
-        }
-      }
+      RangeCommit.moveIntoPlace(conf, new Path(layout.root()), layout.tiles(), id,
+          partsBySlide.get(id));
       SlideTable.write(conf, layout.slides(), p.row());
-      fs.delete(layout.planFile(id).getParent(), true);
       progress.units().add(1);
     }
   }
 
-  /**
-   * Creates the output folders and records the tiling parameters; refuses to mix tiles made with
-   * other parameters into an existing output unless asked to overwrite.
-   */
-  private static void prepareOutput(FileSystem fs, Configuration conf, TileLayout layout,
-      TileSettings settings) throws IOException {
+  /** The parameters that decide the tiles, recorded in {@code tile_params.json}. */
+  private static ObjectNode params(TileSettings settings) {
     ObjectNode params = JSON.createObjectNode();
     params.set("tiling", JSON.valueToTree(settings.tiling()));
     params.put("store_pixels", settings.storePixels());
@@ -187,41 +172,6 @@ public final class TileStage {
       params.put("pixel_format", settings.pixelFormat());
       params.put("jpeg_quality", settings.jpegQuality());
     }
-    Path paramsFile = layout.params();
-    if (fs.exists(paramsFile) && !settings.overwrite()) {
-      JsonNode existing;
-      try (var in = fs.open(paramsFile)) {
-        existing = JSON.readTree(in);
-      }
-      if (!existing.equals(params)) {
-        throw new IllegalArgumentException(layout.root() + " holds tiles made with other parameters ("
-            + paramsFile + "): use --overwrite to redo every slide, or another --out");
-      }
-    }
-    if (settings.overwrite()) {
-      fs.delete(layout.work(), true);
-    }
-    fs.mkdirs(layout.tiles());
-    fs.mkdirs(layout.slides());
-    byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsString(params)
-        .getBytes(StandardCharsets.UTF_8);
-    AtomicFiles.writeStream(conf, paramsFile, o -> o.write(bytes));
-  }
-
-  /** Ids of slides whose slide row says ok: their tiles are complete. */
-  static Set<String> committedOk(SparkSession spark, FileSystem fs, TileLayout layout)
-      throws IOException {
-    Set<String> ids = new HashSet<>();
-    Path dir = layout.slides();
-    if (!fs.exists(dir) || fs.globStatus(new Path(dir, "*.parquet")).length == 0) {
-      return ids;
-    }
-    for (Row r : spark.read().parquet(dir.toString()).select("slide_id", "status")
-        .collectAsList()) {
-      if (SlideTable.OK.equals(r.getString(1))) {
-        ids.add(r.getString(0));
-      }
-    }
-    return ids;
+    return params;
   }
 }

@@ -7,8 +7,9 @@ import java.util.List;
 import org.tessera.wsi.LevelInfo;
 import org.tessera.wsi.SlideMetadata;
 import org.tessera.wsi.SlideReader;
+import org.tessera.core.image.PackedRgb;
 import org.tessera.wsi.region.RegionRequest;
-import org.tessera.wsi.region.Resampler;
+import org.tessera.core.image.Resampler;
 import org.tessera.wsi.region.TileGrid;
 import org.tessera.wsi.tissue.Level0Rect;
 import org.tessera.wsi.tissue.QcImage;
@@ -97,17 +98,15 @@ public final class SlidePlanner {
     for (int y = 0; y < h; y += stripRows) {
       int rows = Math.min(stripRows, h - y);
       long y0 = Math.round(y * level.downsample());
-      BufferedImage strip = reader.readRgb(RegionRequest.of(0, y0, level.index(), w, rows), 0xffffff);
-      strip.getRGB(0, 0, w, rows, rgb, y * w, w);
+      int[] strip = reader.readRgbPixels(RegionRequest.of(0, y0, level.index(), w, rows), 0xffffff);
+      System.arraycopy(strip, 0, rgb, y * w, strip.length);
     }
     int outW = Math.max(1, (int) Math.round(meta.width() / wanted));
     int outH = Math.max(1, (int) Math.round(meta.height() / wanted));
-    BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-    img.setRGB(0, 0, w, h, rgb, 0, w);
     if (outW < w && outH < h) {
-      return Resampler.resize(img, outW, outH);
+      return PackedRgb.image(Resampler.resize(rgb, w, h, outW, outH), outW, outH);
     }
-    return img;
+    return PackedRgb.image(rgb, w, h);
   }
 
   /**

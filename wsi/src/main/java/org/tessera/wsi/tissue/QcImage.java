@@ -8,7 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import javax.imageio.ImageIO;
-import org.tessera.wsi.region.Resampler;
+import org.tessera.core.image.Resampler;
 
 /**
  * A picture to check segmentation and tiling by eye: the thumbnail, tissue tinted green with a

@@ -1,4 +1,4 @@
-package org.tessera.wsi.region;
+package org.tessera.core.image;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

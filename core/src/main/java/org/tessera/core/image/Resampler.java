@@ -1,4 +1,4 @@
-package org.tessera.wsi.region;
+package org.tessera.core.image;
 
 import java.awt.image.BufferedImage;
 
@@ -15,10 +15,7 @@ public final class Resampler {
     int srcW = src.getWidth();
     int srcH = src.getHeight();
     int[] in = src.getRGB(0, 0, srcW, srcH, null, 0, srcW);
-    int[] out = resize(in, srcW, srcH, outW, outH);
-    BufferedImage dst = new BufferedImage(outW, outH, BufferedImage.TYPE_INT_RGB);
-    dst.setRGB(0, 0, outW, outH, out, 0, outW);
-    return dst;
+    return PackedRgb.image(resize(in, srcW, srcH, outW, outH), outW, outH);
   }
 
   /** Resizes packed 0xRRGGBB pixels (alpha ignored). */
