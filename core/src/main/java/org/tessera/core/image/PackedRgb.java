@@ -49,6 +49,19 @@ public final class PackedRgb {
     return out;
   }
 
+  /** The inverse of {@link #toRgbBytes}: packed 0xRRGGBB pixels from interleaved RGB bytes. */
+  public static int[] fromRgbBytes(byte[] bytes) {
+    if (bytes.length % 3 != 0) {
+      throw new IllegalArgumentException("raw RGB pixels come in threes, got " + bytes.length
+          + " bytes");
+    }
+    int[] rgb = new int[bytes.length / 3];
+    for (int i = 0, o = 0; i < rgb.length; i++, o += 3) {
+      rgb[i] = ((bytes[o] & 0xff) << 16) | ((bytes[o + 1] & 0xff) << 8) | (bytes[o + 2] & 0xff);
+    }
+    return rgb;
+  }
+
   private static void checkSize(int[] rgb, int width, int height) {
     if (width <= 0 || height <= 0) {
       throw new IllegalArgumentException(

@@ -94,4 +94,13 @@ class PackedRgbTest {
     ImageIO.write(image, "png", out);
     return out.toByteArray();
   }
+
+  @Test
+  void rawBytesRoundTrip() {
+    int[] rgb = {0x000000, 0xffffff, 0x123456, 0xabcdef, 0x80ff01};
+    org.junit.jupiter.api.Assertions.assertArrayEquals(rgb,
+        PackedRgb.fromRgbBytes(PackedRgb.toRgbBytes(rgb)));
+    org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> PackedRgb.fromRgbBytes(new byte[4]));
+  }
 }
