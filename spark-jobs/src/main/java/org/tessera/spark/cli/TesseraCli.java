@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
     subcommands = {
         SynthCommand.class,
         TileCommand.class,
+        EmbedCommand.class,
         InspectCommand.class,
         DemoCommand.class,
         CommandLine.HelpCommand.class})

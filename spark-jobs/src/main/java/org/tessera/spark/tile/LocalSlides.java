@@ -31,11 +31,20 @@ public final class LocalSlides {
 
   private static final class Entry {
     final SlideReader reader;
+    final java.nio.file.Path file;
+    final String version;
     int users;
 
-    Entry(SlideReader reader) {
+    Entry(SlideReader reader, java.nio.file.Path file, String version) {
       this.reader = reader;
+      this.file = file;
+      this.version = version;
     }
+  }
+
+  /** Size and modification time: a slide replaced or damaged on disk is opened afresh. */
+  private static String version(java.nio.file.Path file) throws IOException {
+    return Files.size(file) + "@" + Files.getLastModifiedTime(file).toMillis();
   }
 
   /**
@@ -90,8 +99,17 @@ public final class LocalSlides {
   public static synchronized Lease open(Configuration conf, String path, String cacheDir)
       throws IOException {
     Entry e = OPEN.get(path);
+    if (e != null && (!Files.exists(e.file) || !version(e.file).equals(e.version))) {
+      OPEN.remove(path);
+      if (e.users == 0) {
+        e.reader.close();
+      }
+      e = null;
+    }
     if (e == null) {
-      e = new Entry(OpenSlideReader.open(localize(conf, path, cacheDir)));
+      java.nio.file.Path local = localize(conf, path, cacheDir);
+      String version = version(local);
+      e = new Entry(OpenSlideReader.open(local), local, version);
       OPEN.put(path, e);
     }
     e.users++;

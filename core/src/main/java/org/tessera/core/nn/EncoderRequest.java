@@ -1,0 +1,58 @@
+package org.tessera.core.nn;
+
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
+
+/**
+ * Which encoder to load, as the embed stage's options give it; see {@link Encoders#load}.
+ *
+ * @param model          an architecture ({@code resnet50-trunc}, {@code small-cnn}) or the path of
+ *                       a model file (DL4J zip, Keras .h5)
+ * @param weights        weights for an architecture: torchvision-style safetensors, or a DL4J zip
+ *                       or Keras .h5 whose layers carry the architecture's names
+ * @param cutLayer       layer whose activations are the features (global-average-pooled if they
+ *                       are feature maps); defaults to the architecture's cut or the model's output
+ * @param randomInitSeed use an untrained architecture with deterministic weights for this seed
+ * @param inputSize      input edge in pixels; defaults to the architecture's, or the one a Keras
+ *                       model records (DL4J zips do not record one, so they need it)
+ */
+public record EncoderRequest(String model, Optional<Path> weights, Optional<String> cutLayer,
+    OptionalLong randomInitSeed, OptionalInt inputSize) {
+
+  public EncoderRequest {
+    Objects.requireNonNull(model, "model");
+    Objects.requireNonNull(weights, "weights");
+    Objects.requireNonNull(cutLayer, "cutLayer");
+    Objects.requireNonNull(randomInitSeed, "randomInitSeed");
+    Objects.requireNonNull(inputSize, "inputSize");
+    if (inputSize.isPresent() && inputSize.getAsInt() <= 0) {
+      throw new IllegalArgumentException("input size must be positive, got "
+          + inputSize.getAsInt());
+    }
+  }
+
+  /** An architecture name or model file path with everything else defaulted. */
+  public static EncoderRequest of(String model) {
+    return new EncoderRequest(model, Optional.empty(), Optional.empty(), OptionalLong.empty(),
+        OptionalInt.empty());
+  }
+
+  public EncoderRequest withWeights(Path file) {
+    return new EncoderRequest(model, Optional.of(file), cutLayer, randomInitSeed, inputSize);
+  }
+
+  public EncoderRequest withCutLayer(String layer) {
+    return new EncoderRequest(model, weights, Optional.of(layer), randomInitSeed, inputSize);
+  }
+
+  public EncoderRequest withRandomInit(long seed) {
+    return new EncoderRequest(model, weights, cutLayer, OptionalLong.of(seed), inputSize);
+  }
+
+  public EncoderRequest withInputSize(int size) {
+    return new EncoderRequest(model, weights, cutLayer, randomInitSeed, OptionalInt.of(size));
+  }
+}

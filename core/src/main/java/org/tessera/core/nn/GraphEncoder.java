@@ -1,0 +1,116 @@
+package org.tessera.core.nn;
+
+import java.util.Arrays;
+import java.util.Map;
+import org.deeplearning4j.nn.conf.CNN2DFormat;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * A {@link PatchEncoder} over a DL4J graph cut at one layer: the layer's activations, global
+ * average pooled when they are feature maps. The graph is rewritten once at construction
+ * ({@link InferenceGraphs#prepare}) and then only run, in inference mode with DL4J's workspaces,
+ * so a batch allocates nothing but its input and output.
+ */
+final class GraphEncoder implements PatchEncoder {
+
+  private final ComputationGraph graph;
+  private final EncoderSpec spec;
+  private final CNN2DFormat inputFormat;
+  /** Axes averaged to turn the cut layer's feature maps into a vector; null for a vector. */
+  private final int[] poolAxes;
+
+  private GraphEncoder(ComputationGraph graph, EncoderSpec spec, CNN2DFormat inputFormat,
+      int[] poolAxes) {
+    this.graph = graph;
+    this.spec = spec;
+    this.inputFormat = inputFormat;
+    this.poolAxes = poolAxes;
+  }
+
+  /**
+   * Cuts {@code source} at {@code cutLayer} and checks the result with one probe tile, so a wrong
+   * layer or input size fails here rather than in the first task of a job. {@code source} is not
+   * used afterwards and may be closed.
+   *
+   * @param label        the model in error messages (a file, or an architecture name)
+   * @param inputFormat  the image layout the network's input takes (Keras models are NHWC)
+   * @param specCutLayer the cut layer as recorded in the spec
+   */
+  static GraphEncoder cut(ComputationGraph source, String cutLayer, int inputSize,
+      CNN2DFormat inputFormat, String name, String weightsId, String specCutLayer, String label) {
+    ComputationGraph graph = InferenceGraphs.prepare(source, cutLayer, label);
+    try {
+      InputType in = InputType.convolutional(inputSize, inputSize, 3, inputFormat);
+      Map<String, InputType> types;
+      try {
+        types = graph.getConfiguration().getLayerActivationTypes(false, false, in);
+      } catch (RuntimeException e) {
+        throw new IllegalArgumentException(label + ": cannot run on " + inputSize + "x"
+            + inputSize + " RGB input up to layer '" + cutLayer + "' (" + e.getMessage()
+            + "); check the input size", e);
+      }
+      InputType out = types.get(cutLayer);
+      int[] poolAxes;
+      long dim;
+      if (out instanceof InputType.InputTypeConvolutional c) {
+        poolAxes = c.getFormat() == CNN2DFormat.NCHW ? new int[] {2, 3} : new int[] {1, 2};
+        dim = c.getChannels();
+      } else if (out instanceof InputType.InputTypeFeedForward f) {
+        poolAxes = null;
+        dim = f.getSize();
+      } else {
+        throw new IllegalArgumentException(label + ": layer '" + cutLayer + "' outputs " + out
+            + "; a patch encoder needs feature maps or a vector");
+      }
+      EncoderSpec spec = new EncoderSpec(name, weightsId, specCutLayer, inputSize, (int) dim);
+      GraphEncoder encoder = new GraphEncoder(graph, spec, inputFormat, poolAxes);
+      INDArray probe = encoder.embed(Nd4j.zeros(DataType.FLOAT, 1, 3, inputSize, inputSize));
+      if (!Arrays.equals(probe.shape(), new long[] {1, dim})) {
+        throw new IllegalArgumentException(label + ": layer '" + cutLayer + "' gave shape "
+            + Arrays.toString(probe.shape()) + " for one tile, expected [1, " + dim + "]");
+      }
+      return encoder;
+    } catch (RuntimeException e) {
+      graph.close();
+      throw e;
+    }
+  }
+
+  @Override
+  public EncoderSpec spec() {
+    return spec;
+  }
+
+  @Override
+  public INDArray embed(INDArray batch) {
+    int s = spec.inputSize();
+    long[] shape = batch.shape();
+    if (batch.rank() != 4 || shape[1] != 3 || shape[2] != s || shape[3] != s
+        || batch.dataType() != DataType.FLOAT) {
+      throw new IllegalArgumentException("encoder " + spec.name() + " takes FLOAT [B, 3, " + s
+          + ", " + s + "], got " + batch.dataType() + " " + Arrays.toString(shape));
+    }
+    INDArray input = inputFormat == CNN2DFormat.NHWC ? batch.permute(0, 2, 3, 1).dup('c') : batch;
+    INDArray out = graph.outputSingle(false, input);
+    if (input != batch && input.closeable()) {
+      input.close();
+    }
+    if (poolAxes == null) {
+      return out;
+    }
+    INDArray features = out.mean(poolAxes);
+    if (out.closeable()) {
+      out.close();
+    }
+    return features;
+  }
+
+  @Override
+  public void close() {
+    graph.close();
+  }
+}

@@ -1,0 +1,72 @@
+package org.tessera.core.nn;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Map;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+class InferenceGraphsTest {
+
+  /** Convolutions of every shape the fast path handles, and one (dilated) it leaves to DL4J. */
+  @Test
+  void rewrittenGraphComputesTheSameAsDl4j() {
+    ComputationGraph source = new ComputationGraph(new NeuralNetConfiguration.Builder()
+        .seed(9).dataType(DataType.FLOAT).weightInit(WeightInit.XAVIER)
+        .convolutionMode(ConvolutionMode.Truncate)
+        .graphBuilder()
+        .addInputs("in")
+        .addLayer("rect", new ConvolutionLayer.Builder(5, 3).stride(2, 1).padding(2, 1).nOut(6)
+            .build(), "in")
+        .addLayer("dilated", new ConvolutionLayer.Builder(3, 3).dilation(2, 2).padding(2, 2)
+            .nOut(5).build(), "rect")
+        .addLayer("pointwise", new ConvolutionLayer.Builder(1, 1).nOut(7).hasBias(false)
+            .activation(Activation.RELU).build(), "dilated")
+        .addLayer("bn", new BatchNormalization.Builder().build(), "pointwise")
+        .addLayer("strided", new ConvolutionLayer.Builder(1, 1).stride(2, 2).nOut(4)
+            .activation(Activation.TANH).build(), "bn")
+        .addLayer("big", new ConvolutionLayer.Builder(7, 7).stride(3, 3).padding(3, 3).nOut(3)
+            .hasBias(false).build(), "strided")
+        .addLayer("bn2", new BatchNormalization.Builder().useLogStd(true).build(), "big")
+        .setOutputs("bn2")
+        .setInputTypes(InputType.convolutional(17, 13, 3))
+        .build());
+    source.init();
+    for (Layer layer : source.getLayers()) {
+      if (layer.conf().getLayer() instanceof BatchNormalization) {
+        for (Map.Entry<String, INDArray> p : layer.paramTable().entrySet()) {
+          p.getValue().assign(Nd4j.rand(DataType.FLOAT, p.getValue().shape()).addi(0.2));
+        }
+      }
+    }
+    INDArray x = Nd4j.rand(DataType.FLOAT, 3, 3, 17, 13).subi(0.5);
+    INDArray expected = source.outputSingle(false, x);
+
+    ComputationGraph prepared = InferenceGraphs.prepare(source, "bn2", "test graph");
+    // bn (after a ReLU convolution) cannot be folded; bn2 is folded into "big".
+    assertEquals(6, prepared.getLayers().length);
+    assertTrue(prepared.getLayer("rect") instanceof FastConvolution.Impl);
+    assertTrue(prepared.getLayer("bn2") instanceof FastConvolution.Impl);
+    assertTrue(!(prepared.getLayer("dilated") instanceof FastConvolution.Impl));
+    for (int i = 0; i < 2; i++) {
+      INDArray actual = prepared.outputSingle(false, x);
+      assertArrayEquals(expected.shape(), actual.shape());
+      assertTrue(expected.equalsWithEps(actual, 1e-5), expected + " vs " + actual);
+    }
+    prepared.close();
+    source.close();
+  }
+}

@@ -1,0 +1,120 @@
+package org.tessera.core.nn;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/**
+ * resnet50-trunc against torchvision itself: the same random weights (non-trivial batch norms),
+ * converted through the safetensors path users take, on crops of a real tissue image. Needs
+ * Debian's torch; fails rather than skips without it, so a missing reference is never mistaken
+ * for a pass.
+ */
+class ResNet50GoldenTest {
+
+  private static final Path PYTHON = Path.of("/usr/bin/python3");
+  private static final String INSTALL =
+      "apt-get install -y python3-torch python3-torchvision";
+  private static final Path IHC_PNG =
+      Path.of("../wsi/src/main/resources/org/tessera/wsi/synth/ihc.png");
+  private static final double TOLERANCE = 1e-4;
+
+  @Test
+  void featuresEqualTorchvision(@TempDir Path dir) throws Exception {
+    requireTorch();
+    assertTrue(Files.isRegularFile(IHC_PNG), "test image missing: " + IHC_PNG.toAbsolutePath());
+    Path script = Path.of(getClass().getResource("torch_golden.py").toURI());
+    run(List.of(PYTHON.toString(), script.toString(), IHC_PNG.toString(), dir.toString()), 180);
+
+    Path weights = dir.resolve("resnet50.safetensors");
+    try (SafeTensors golden = SafeTensors.open(dir.resolve("golden.safetensors"));
+        PatchEncoder encoder = Encoders.load(EncoderRequest.of("resnet50-trunc")
+            .withWeights(weights))) {
+      INDArray input = array(golden, "input");
+      INDArray expected = array(golden, "features");
+      assertEquals(new EncoderSpec("resnet50-trunc", Encoders.sha256(weights), "layer3", 224,
+          1024), encoder.spec());
+
+      INDArray folded = encoder.embed(input);
+      assertArrayEquals(expected.shape(), folded.shape());
+      double foldedDiff = maxAbsDiff(folded, expected);
+
+      // The graph as loaded, before batch norms are folded into the convolutions.
+      ComputationGraph graph = Architectures.RESNET50_TRUNC.build(224, 0);
+      try (SafeTensors st = SafeTensors.open(weights)) {
+        NamedWeights.fromStateDict(st, graph, Architectures.RESNET50_TRUNC);
+      }
+      double unfoldedDiff = maxAbsDiff(graph.outputSingle(false, input), expected);
+      graph.close();
+
+      System.out.printf("resnet50-trunc vs torchvision on %d IHC crops: max |diff| %.3g folded, "
+          + "%.3g unfolded (features up to %.3g)%n", input.size(0), foldedDiff, unfoldedDiff,
+          expected.maxNumber().doubleValue());
+      assertTrue(foldedDiff <= TOLERANCE, "max |diff| " + foldedDiff + " > " + TOLERANCE);
+      assertTrue(unfoldedDiff <= TOLERANCE, "unfolded max |diff| " + unfoldedDiff);
+    }
+  }
+
+  private static double maxAbsDiff(INDArray a, INDArray b) {
+    return Transforms.abs(a.sub(b)).maxNumber().doubleValue();
+  }
+
+  private static INDArray array(SafeTensors st, String name) {
+    return Nd4j.create(st.floats(name), st.info(name).shape(), 'c');
+  }
+
+  private static void requireTorch() throws Exception {
+    if (!Files.isExecutable(PYTHON)) {
+      fail(PYTHON + " is missing; the torchvision reference needs it: " + INSTALL);
+    }
+    String out = run(List.of(PYTHON.toString(), "-c", "import torch, torchvision, PIL, numpy"),
+        60, false);
+    if (out != null) {
+      fail(PYTHON + " cannot import torch/torchvision (" + out.strip().lines()
+          .reduce((first, last) -> last).orElse("") + "): " + INSTALL);
+    }
+  }
+
+  private static void run(List<String> command, int timeoutSeconds) throws Exception {
+    String failure = run(command, timeoutSeconds, true);
+    if (failure != null) {
+      fail(failure);
+    }
+  }
+
+  /** Null on success, else the failure with the command's output. */
+  private static String run(List<String> command, int timeoutSeconds, boolean echo)
+      throws IOException, InterruptedException {
+    // Output goes to a file: a pipe nobody reads while waiting could fill and stall the child.
+    Path log = Files.createTempFile("python", ".log");
+    try {
+      Process p = new ProcessBuilder(command).redirectErrorStream(true)
+          .redirectOutput(log.toFile()).start();
+      if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        return String.join(" ", command) + " timed out after " + timeoutSeconds + " s";
+      }
+      String out = Files.readString(log, StandardCharsets.UTF_8);
+      if (echo) {
+        System.out.print(out);
+      }
+      return p.exitValue() == 0 ? null : String.join(" ", command) + " failed:\n" + out;
+    } finally {
+      Files.delete(log);
+    }
+  }
+}

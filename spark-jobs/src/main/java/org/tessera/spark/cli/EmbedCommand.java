@@ -1,0 +1,96 @@
+package org.tessera.spark.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.tessera.spark.embed.EmbedSettings;
+import org.tessera.spark.embed.EmbedStage;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "embed", mixinStandardHelpOptions = true,
+    description = {"Turn every tile of a tile index into a feature vector with a CNN encoder, on "
+        + "the executors.",
+        "Output (FEAT): features/ (Parquet: slide_id, col, row, x, y, level, features array<float>),"
+            + " slides/ (one row per slide, status ok|failed), manifest.json (encoder, weights "
+            + "hash, preprocessing, tile parameters).",
+        "Re-running skips slides already done; a slide with an unreadable tile is reported as "
+            + "failed and the job goes on."})
+final class EmbedCommand implements Callable<Integer> {
+  @Option(names = "--tiles", required = true, paramLabel = "OUT", description = "Output folder of tessera tile.")
+  String tiles;
+
+  @Option(names = "--out", required = true, paramLabel = "FEAT", description = "Output folder for the features.")
+  String out;
+
+  @Option(names = "--encoder", paramLabel = "NAME|PATH",
+      description = "resnet50-trunc (ResNet-50 to the third stage + average pooling, 1024-d), "
+          + "small-cnn, or a model file (DL4J zip or Keras .h5) cut at --cut-layer "
+          + "(default: ${DEFAULT-VALUE}).")
+  String encoder = "resnet50-trunc";
+
+  @Option(names = "--weights", paramLabel = "FILE",
+      description = "Weights for a named encoder: torchvision-style safetensors, or a DL4J zip / "
+          + "Keras .h5 with matching layer names. Nothing is downloaded.")
+  String weights = "";
+
+  @Option(names = "--cut-layer", paramLabel = "NAME", description = "For a model file: the layer whose output are the features.")
+  String cutLayer = "";
+
+  @Option(names = "--random-init", description = "Use seeded random weights (tests, demo) instead of --weights.")
+  boolean randomInit;
+
+  @Option(names = "--seed", paramLabel = "S", description = "Seed for --random-init (default: ${DEFAULT-VALUE}).")
+  long seed = 42;
+
+  @Option(names = "--input-size", paramLabel = "PX", description = "Network input edge (default: the encoder's).")
+  int inputSize;
+
+  @Option(names = "--batch", paramLabel = "B", description = "Tiles per forward pass (default: ${DEFAULT-VALUE}).")
+  int batch = 32;
+
+  @Option(names = "--stain-norm", paramLabel = "METHOD",
+      description = "Stain normalisation before the encoder: none, macenko or reinhard "
+          + "(default: ${DEFAULT-VALUE}).")
+  String stainNorm = "none";
+
+  @Option(names = "--stain-reference", paramLabel = "IMAGE",
+      description = "Fit the stain normaliser to this image (PNG/JPEG/TIFF) instead of its built-in reference.")
+  String stainReference = "";
+
+  @Option(names = "--tiles-per-task", paramLabel = "N",
+      description = "Split slides with more tiles into tasks of N tiles (default: ${DEFAULT-VALUE}).")
+  int tilesPerTask = 4000;
+
+  @Option(names = "--overwrite", description = "Redo slides that are already done.")
+  boolean overwrite;
+
+  @Option(names = "--cache-dir", paramLabel = "DIR", description = "Executor-local folder for copies of non-local slides.")
+  String cacheDir = System.getProperty("java.io.tmpdir") + "/tessera-slide-cache";
+
+  @Option(names = "--summary-json", paramLabel = "FILE", description = "Also write the run summary as JSON.")
+  Path summaryJson;
+
+  @Mixin
+  SparkOptions spark;
+
+  EmbedSettings settings() {
+    return new EmbedSettings(encoder, weights, cutLayer, randomInit, seed, inputSize, batch,
+        stainNorm, stainReference, tilesPerTask, overwrite, cacheDir);
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    EmbedSettings s = settings();
+    EmbedStage.Summary summary = EmbedStage.run(spark.session("tessera embed"), tiles, out, s,
+        System.out);
+    System.out.println(summary.describe());
+    if (summaryJson != null) {
+      Files.writeString(summaryJson, new ObjectMapper().writerWithDefaultPrettyPrinter()
+          .writeValueAsString(summary));
+    }
+    return 0;
+  }
+}

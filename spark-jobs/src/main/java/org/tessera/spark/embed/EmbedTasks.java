@@ -1,0 +1,175 @@
+package org.tessera.spark.embed;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalInt;
+import javax.imageio.ImageIO;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.parquet.example.data.Group;
+import org.apache.parquet.hadoop.ParquetReader;
+import org.apache.parquet.hadoop.example.GroupReadSupport;
+import org.apache.spark.TaskContext;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.tessera.core.Errors;
+import org.tessera.core.image.PackedRgb;
+import org.tessera.core.image.TilePreprocessor;
+import org.tessera.core.nn.PatchEncoder;
+import org.tessera.spark.io.AtomicFiles;
+import org.tessera.spark.io.FeatureTable;
+import org.tessera.spark.io.ParquetRows;
+import org.tessera.spark.io.RangeCommit;
+import org.tessera.spark.io.TileIndex;
+import org.tessera.spark.tile.LocalSlides;
+import org.tessera.wsi.region.TileRequest;
+
+/** What executors do for the embed stage: one range of one slide's tiles per task. */
+final class EmbedTasks {
+  private EmbedTasks() {}
+
+  /** A contiguous range of a slide's tiles (in tile-index order). */
+  record Range(String slideId, String path, int part, int parts, int start, int end)
+      implements Serializable {
+    private static final long serialVersionUID = 1L;
+  }
+
+  /** What a range task reports: tiles embedded, where, or why it failed. */
+  record Done(String slideId, int part, int tiles, String device, long millis, String error)
+      implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    boolean ok() {
+      return error == null;
+    }
+  }
+
+  static Done embed(Range r, EmbedSettings s, TilePreprocessor.Config preprocessing,
+      Configuration conf, String tilesRoot, String featRoot) {
+    Path featRootPath = new Path(featRoot);
+    Path part = RangeCommit.workPart(featRootPath, r.slideId(), r.part());
+    OptionalInt gpu = TaskContext.get() == null ? OptionalInt.empty()
+        : GpuAssignment.assigned(TaskContext.get().resourcesJMap());
+    String device = GpuAssignment.bind(gpu);
+    long t0 = System.currentTimeMillis();
+    try {
+      PatchEncoder encoder = EncoderPool.encoder(s);
+      if (part.getFileSystem(conf).exists(part)) {
+        return new Done(r.slideId(), r.part(), r.end() - r.start(), device, 0, null);
+      }
+      TilePreprocessor pre = new TilePreprocessor(preprocessing);
+      List<Group> tiles = readTiles(conf, new Path(new Path(tilesRoot), TileIndex.DIR),
+          r.slideId(), r.start(), r.end());
+      embedInto(conf, part, r, s, encoder, pre, tiles);
+      return new Done(r.slideId(), r.part(), tiles.size(), device,
+          System.currentTimeMillis() - t0, null);
+    } catch (Exception | LinkageError e) {
+      return new Done(r.slideId(), r.part(), 0, device, System.currentTimeMillis() - t0,
+          "tiles " + r.start() + ".." + r.end() + ": " + Errors.oneLine(e));
+    }
+  }
+
+  private static void embedInto(Configuration conf, Path part, Range r, EmbedSettings s,
+      PatchEncoder encoder, TilePreprocessor pre, List<Group> tiles) throws IOException {
+    int size = encoder.inputSize();
+    int dim = encoder.featureDim();
+    boolean needSlide = tiles.stream().anyMatch(g -> g.getFieldRepetitionCount("pixels") == 0);
+    LocalSlides.Lease lease = needSlide ? LocalSlides.open(conf, r.path(), s.cacheDir()) : null;
+    boolean failed = false;
+    try {
+      AtomicFiles.write(conf, part, tmp -> {
+        try (ParquetRows out = new ParquetRows(conf, tmp, FeatureTable.SCHEMA)) {
+          float[] input = new float[s.batch() * 3 * size * size];
+          for (int from = 0; from < tiles.size(); from += s.batch()) {
+            int n = Math.min(s.batch(), tiles.size() - from);
+            for (int i = 0; i < n; i++) {
+              Group t = tiles.get(from + i);
+              int[] rgb = pixels(t, lease);
+              int edge = t.getInteger("tile_size", 0);
+              pre.toChw(rgb, edge, edge, input, i);
+            }
+            float[] features;
+            INDArray batch = Nd4j.create(java.util.Arrays.copyOf(input, n * 3 * size * size),
+                new long[] {n, 3, size, size}, 'c');
+            synchronized (encoder) {
+              features = encoder.embed(batch).castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT)
+                  .data().asFloat();
+            }
+            for (int i = 0; i < n; i++) {
+              Group t = tiles.get(from + i);
+              Group row = out.newRow()
+                  .append("slide_id", r.slideId())
+                  .append("col", t.getInteger("col", 0))
+                  .append("row", t.getInteger("row", 0))
+                  .append("x", t.getLong("x", 0))
+                  .append("y", t.getLong("y", 0))
+                  .append("level", t.getInteger("level", 0));
+              FeatureTable.putFeatures(row, features, i * dim, dim);
+              out.write(row);
+            }
+          }
+        }
+      });
+    } catch (IOException | RuntimeException e) {
+      failed = true;
+      throw e;
+    } finally {
+      if (lease != null && failed) {
+        lease.discard();
+      } else if (lease != null) {
+        lease.close();
+      }
+    }
+  }
+
+  /** A tile's RGB pixels: decoded from the tile index when stored there, else read from the slide. */
+  private static int[] pixels(Group t, LocalSlides.Lease lease) throws IOException {
+    int edge = t.getInteger("tile_size", 0);
+    if (t.getFieldRepetitionCount("pixels") > 0) {
+      byte[] bytes = t.getBinary("pixels", 0).getBytes();
+      String format = t.getString("pixel_format", 0);
+      if ("raw".equals(format)) {
+        return PackedRgb.fromRgbBytes(bytes);
+      }
+      var img = ImageIO.read(new ByteArrayInputStream(bytes));
+      if (img == null) {
+        throw new IOException("stored " + format + " pixels of tile (" + t.getInteger("col", 0)
+            + "," + t.getInteger("row", 0) + ") cannot be decoded");
+      }
+      return img.getRGB(0, 0, img.getWidth(), img.getHeight(), null, 0, img.getWidth());
+    }
+    return lease.reader().readTilePixels(TileRequest.of(t.getInteger("level", 0),
+        t.getLong("x", 0), t.getLong("y", 0), t.getInteger("size_at_level", 0), edge));
+  }
+
+  /** Rows {@code [start, end)} of a slide's tile index, in committed-part then row order. */
+  static List<Group> readTiles(Configuration conf, Path tilesDir, String slideId, int start,
+      int end) throws IOException {
+    List<Group> rows = new ArrayList<>(end - start);
+    int i = 0;
+    for (Path file : RangeCommit.partsOf(conf, tilesDir, slideId)) {
+      try (ParquetReader<Group> reader =
+               ParquetReader.builder(new GroupReadSupport(), file).withConf(conf).build()) {
+        Group g;
+        while (i < end && (g = reader.read()) != null) {
+          if (i >= start) {
+            rows.add(g);
+          }
+          i++;
+        }
+      }
+      if (i >= end) {
+        break;
+      }
+    }
+    if (rows.size() != end - start) {
+      throw new IOException("tile index of " + slideId + " in " + tilesDir + " has " + i
+          + " rows, fewer than its slide row says: re-run tessera tile with --overwrite");
+    }
+    return rows;
+  }
+
+}
