@@ -2,6 +2,7 @@ package org.tessera.core.nn;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.DigestInputStream;
@@ -10,15 +11,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
-import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
-import org.deeplearning4j.nn.conf.graph.GraphVertex;
-import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
-import org.deeplearning4j.nn.conf.layers.BatchNormalization;
-import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
-import org.deeplearning4j.nn.conf.layers.Layer;
-import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
-import org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 
 /** Loads the {@link PatchEncoder} an {@link EncoderRequest} describes. */
@@ -54,6 +47,7 @@ public final class Encoders {
     if (request.weights().isPresent()) {
       Path file = request.weights().get();
       ModelFiles.Format format = ModelFiles.detect(file);
+      // The seed does not matter: every parameter is overwritten from the file.
       graph = arch.build(size, 0);
       try {
         if (format == ModelFiles.Format.SAFETENSORS) {
@@ -94,8 +88,10 @@ public final class Encoders {
   private static PatchEncoder loadModelFile(EncoderRequest request) throws IOException {
     Path file = Path.of(request.model());
     if (!Files.isRegularFile(file)) {
-      throw new IllegalArgumentException("unknown encoder '" + request.model() + "': use "
-          + String.join(", ", ARCHITECTURES) + " or the path of a model file (DL4J zip, Keras .h5)");
+      throw new IllegalArgumentException(request.model().matches(".*[/.].*")
+          ? "model file " + file + " does not exist"
+          : "unknown encoder '" + request.model() + "': use " + String.join(", ", ARCHITECTURES)
+              + " or the path of a model file (DL4J zip, Keras .h5)");
     }
     if (request.weights().isPresent() || request.randomInitSeed().isPresent()) {
       throw new IllegalArgumentException("model file " + file + " carries its own weights: "
@@ -126,52 +122,11 @@ public final class Encoders {
         throw new IllegalArgumentException(label + " has outputs " + outputs
             + ": pass --cut-layer");
       }
-      CNN2DFormat format = recorded != null
-          ? recorded.getFormat() : inputFormat(graph.getConfiguration());
-      return GraphEncoder.cut(graph, cut, size, format, file.getFileName().toString(),
-          sha256(file), cut, label);
+      return GraphEncoder.cut(graph, cut, size, loaded.inputFormat(),
+          file.getFileName().toString(), sha256(file), cut, label);
     } finally {
       graph.close();
     }
-  }
-
-  /**
-   * The image layout of a graph's input, from the first layer after it that has one: DL4J zips
-   * do not record their input type, and nearly all are NCHW.
-   */
-  static CNN2DFormat inputFormat(ComputationGraphConfiguration conf) {
-    List<String> frontier = List.copyOf(conf.getNetworkInputs());
-    while (!frontier.isEmpty()) {
-      List<String> next = new java.util.ArrayList<>();
-      for (var e : conf.getVertexInputs().entrySet()) {
-        if (e.getValue().stream().anyMatch(frontier::contains)) {
-          CNN2DFormat f = format(conf.getVertices().get(e.getKey()));
-          if (f != null) {
-            return f;
-          }
-          next.add(e.getKey());
-        }
-      }
-      frontier = next;
-    }
-    return CNN2DFormat.NCHW;
-  }
-
-  private static CNN2DFormat format(GraphVertex vertex) {
-    if (!(vertex instanceof LayerVertex lv)) {
-      return null;
-    }
-    Layer layer = lv.getLayerConf().getLayer();
-    if (layer instanceof ConvolutionLayer c) {
-      return c.getCnn2dDataFormat();
-    } else if (layer instanceof SubsamplingLayer s) {
-      return s.getCnn2dDataFormat();
-    } else if (layer instanceof BatchNormalization b) {
-      return b.getCnn2DFormat();
-    } else if (layer instanceof ZeroPaddingLayer z) {
-      return z.getDataFormat();
-    }
-    return null;
   }
 
   /** Lower-case hex SHA-256 of a file's bytes: the weights identity in {@link EncoderSpec}. */
@@ -183,7 +138,7 @@ public final class Encoders {
       throw new IllegalStateException("every Java runtime has SHA-256", e);
     }
     try (InputStream in = new DigestInputStream(Files.newInputStream(file), digest)) {
-      in.transferTo(java.io.OutputStream.nullOutputStream());
+      in.transferTo(OutputStream.nullOutputStream());
     }
     return HexFormat.of().formatHex(digest.digest());
   }

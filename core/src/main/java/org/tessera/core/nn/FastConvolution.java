@@ -29,8 +29,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * the input stays NCHW and each image is one GEMM against the OIHW weights, {@code [O, C*kh*kw] x
  * [C*kh*kw, oh*ow]}: 1x1 stride-1 convolutions (most of a ResNet bottleneck) read the input in
  * place, and other kernels unfold one image at a time into a reused heap buffer with bulk copies,
- * small enough to stay in cache. Training and unusual configurations (dilation, SAME padding,
- * NHWC) use DL4J's own implementation.
+ * small enough to stay in cache. Training, the CUDA backend and unusual configurations
+ * (dilation, SAME padding, NHWC) use DL4J's own implementation.
  */
 final class FastConvolution extends ConvolutionLayer {
 
@@ -52,9 +52,13 @@ final class FastConvolution extends ConvolutionLayer {
     return new FastConvolution(b);
   }
 
-  /** Whether a convolution's configuration is one the fast path computes. */
+  /**
+   * Whether the fast path computes this convolution: on the CPU backend only, since it unfolds
+   * images in host memory (on CUDA, DL4J's own layer runs cuDNN).
+   */
   static boolean supports(ConvolutionLayer c) {
-    return c.getCnn2dDataFormat() == CNN2DFormat.NCHW
+    return Nd4j.getEnvironment().isCPU()
+        && c.getCnn2dDataFormat() == CNN2DFormat.NCHW
         && c.getConvolutionMode() != ConvolutionMode.Same
         && Arrays.equals(c.getDilation(), new int[] {1, 1});
   }

@@ -2,6 +2,11 @@ package org.tessera.core.nn;
 
 import java.util.Arrays;
 import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -13,7 +18,13 @@ import org.nd4j.linalg.factory.Nd4j;
  * A {@link PatchEncoder} over a DL4J graph cut at one layer: the layer's activations, global
  * average pooled when they are feature maps. The graph is rewritten once at construction
  * ({@link InferenceGraphs#prepare}) and then only run, in inference mode with DL4J's workspaces,
- * so a batch allocates nothing but its input and output.
+ * so a batch allocates nothing but its input and output once the workspaces have grown.
+ *
+ * <p>Batches run on one thread the encoder owns, whichever thread calls {@link #embed}: DL4J
+ * workspaces belong to a thread, so Spark task threads taking turns would each keep a full set
+ * (over 300 MB for resnet50-trunc at 32 tiles) and each pay for growing it. That thread uses the
+ * ND4J device of the thread that loaded the encoder. {@link #close} frees the graph and the
+ * workspaces on that thread.
  */
 final class GraphEncoder implements PatchEncoder {
 
@@ -22,6 +33,7 @@ final class GraphEncoder implements PatchEncoder {
   private final CNN2DFormat inputFormat;
   /** Axes averaged to turn the cut layer's feature maps into a vector; null for a vector. */
   private final int[] poolAxes;
+  private final ExecutorService worker;
 
   private GraphEncoder(ComputationGraph graph, EncoderSpec spec, CNN2DFormat inputFormat,
       int[] poolAxes) {
@@ -29,6 +41,17 @@ final class GraphEncoder implements PatchEncoder {
     this.spec = spec;
     this.inputFormat = inputFormat;
     this.poolAxes = poolAxes;
+    // The graph's parameters live on the device of the thread that built it (CUDA backends bind
+    // devices per thread); the worker runs there too.
+    Integer device = Nd4j.getAffinityManager().getDeviceForCurrentThread();
+    this.worker = Executors.newSingleThreadExecutor(task -> {
+      Thread t = new Thread(() -> {
+        Nd4j.getAffinityManager().unsafeSetDevice(device);
+        task.run();
+      }, "tessera-encoder-" + spec.name());
+      t.setDaemon(true);
+      return t;
+    });
   }
 
   /**
@@ -43,6 +66,7 @@ final class GraphEncoder implements PatchEncoder {
   static GraphEncoder cut(ComputationGraph source, String cutLayer, int inputSize,
       CNN2DFormat inputFormat, String name, String weightsId, String specCutLayer, String label) {
     ComputationGraph graph = InferenceGraphs.prepare(source, cutLayer, label);
+    GraphEncoder encoder = null;
     try {
       InputType in = InputType.convolutional(inputSize, inputSize, 3, inputFormat);
       Map<String, InputType> types;
@@ -67,7 +91,7 @@ final class GraphEncoder implements PatchEncoder {
             + "; a patch encoder needs feature maps or a vector");
       }
       EncoderSpec spec = new EncoderSpec(name, weightsId, specCutLayer, inputSize, (int) dim);
-      GraphEncoder encoder = new GraphEncoder(graph, spec, inputFormat, poolAxes);
+      encoder = new GraphEncoder(graph, spec, inputFormat, poolAxes);
       INDArray probe = encoder.embed(Nd4j.zeros(DataType.FLOAT, 1, 3, inputSize, inputSize));
       if (!Arrays.equals(probe.shape(), new long[] {1, dim})) {
         throw new IllegalArgumentException(label + ": layer '" + cutLayer + "' gave shape "
@@ -75,7 +99,11 @@ final class GraphEncoder implements PatchEncoder {
       }
       return encoder;
     } catch (RuntimeException e) {
-      graph.close();
+      if (encoder != null) {
+        encoder.close();
+      } else {
+        graph.close();
+      }
       throw e;
     }
   }
@@ -94,6 +122,10 @@ final class GraphEncoder implements PatchEncoder {
       throw new IllegalArgumentException("encoder " + spec.name() + " takes FLOAT [B, 3, " + s
           + ", " + s + "], got " + batch.dataType() + " " + Arrays.toString(shape));
     }
+    return onWorker(() -> forward(batch));
+  }
+
+  private INDArray forward(INDArray batch) {
     INDArray input = inputFormat == CNN2DFormat.NHWC ? batch.permute(0, 2, 3, 1).dup('c') : batch;
     INDArray out = graph.outputSingle(false, input);
     if (input != batch && input.closeable()) {
@@ -111,6 +143,32 @@ final class GraphEncoder implements PatchEncoder {
 
   @Override
   public void close() {
-    graph.close();
+    try {
+      onWorker(() -> {
+        graph.close();
+        Nd4j.getWorkspaceManager().destroyAllWorkspacesForCurrentThread();
+        return null;
+      });
+    } finally {
+      worker.shutdown();
+    }
+  }
+
+  private <T> T onWorker(Callable<T> work) {
+    Future<T> result = worker.submit(work);
+    try {
+      return result.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while encoder " + spec.name() + " ran", e);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException r) {
+        throw r;
+      }
+      if (e.getCause() instanceof Error err) {
+        throw err;
+      }
+      throw new IllegalStateException(e.getCause());
+    }
   }
 }

@@ -9,6 +9,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.Enumeration;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -17,10 +18,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
+import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.Layer;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.modelimport.keras.KerasModel;
 import org.deeplearning4j.nn.modelimport.keras.KerasSequentialModel;
@@ -38,7 +45,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 final class ModelFiles {
 
-  static final String CONVERT_HINT = "convert its state_dict to safetensors with "
+  private static final String CONVERT_HINT = "convert its state_dict to safetensors with "
       + "core/src/test/resources/org/tessera/core/nn/torch_to_safetensors.py";
 
   private ModelFiles() {}
@@ -47,8 +54,12 @@ final class ModelFiles {
     SAFETENSORS, DL4J_ZIP, KERAS_H5
   }
 
-  /** A loaded network and, when the file records it, the image input it expects. */
-  record Loaded(ComputationGraph graph, InputType.InputTypeConvolutional inputType) {}
+  /**
+   * A loaded network, the image input it expects when the file records it (Keras does, DL4J does
+   * not), and the layout its input takes.
+   */
+  record Loaded(ComputationGraph graph, InputType.InputTypeConvolutional inputType,
+      CNN2DFormat inputFormat) {}
 
   private static final byte[] HDF5_MAGIC = {(byte) 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
 
@@ -98,7 +109,10 @@ final class ModelFiles {
 
   static Loaded load(Path file) throws IOException {
     return switch (detect(file)) {
-      case DL4J_ZIP -> new Loaded(loadDl4j(file), null);
+      case DL4J_ZIP -> {
+        ComputationGraph graph = loadDl4j(file);
+        yield new Loaded(graph, null, inputFormat(graph.getConfiguration()));
+      }
       case KERAS_H5 -> loadKeras(file);
       case SAFETENSORS -> throw new IllegalArgumentException(file + " holds weights only; pass "
           + "it as --weights of an architecture (resnet50-trunc, small-cnn)");
@@ -179,11 +193,52 @@ final class ModelFiles {
         graph = model.getComputationGraph();
       }
       InputType in = model.getOutputTypes().get(model.getInputLayerNames().get(0));
-      return new Loaded(graph,
-          in instanceof InputType.InputTypeConvolutional c ? c : null);
+      InputType.InputTypeConvolutional image =
+          in instanceof InputType.InputTypeConvolutional c ? c : null;
+      return new Loaded(graph, image,
+          image != null ? image.getFormat() : inputFormat(graph.getConfiguration()));
     } catch (InvalidKerasConfigurationException | UnsupportedKerasConfigurationException e) {
       throw new IllegalArgumentException("Keras model " + file + " cannot be imported: "
           + e.getMessage(), e);
     }
+  }
+
+  /**
+   * The image layout of a graph's input, from the first layer after it that has one: DL4J zips
+   * do not record their input type, and nearly all are NCHW.
+   */
+  private static CNN2DFormat inputFormat(ComputationGraphConfiguration conf) {
+    List<String> frontier = List.copyOf(conf.getNetworkInputs());
+    while (!frontier.isEmpty()) {
+      List<String> next = new ArrayList<>();
+      for (var e : conf.getVertexInputs().entrySet()) {
+        if (e.getValue().stream().anyMatch(frontier::contains)) {
+          CNN2DFormat f = format(conf.getVertices().get(e.getKey()));
+          if (f != null) {
+            return f;
+          }
+          next.add(e.getKey());
+        }
+      }
+      frontier = next;
+    }
+    return CNN2DFormat.NCHW;
+  }
+
+  private static CNN2DFormat format(GraphVertex vertex) {
+    if (!(vertex instanceof LayerVertex lv)) {
+      return null;
+    }
+    Layer layer = lv.getLayerConf().getLayer();
+    if (layer instanceof ConvolutionLayer c) {
+      return c.getCnn2dDataFormat();
+    } else if (layer instanceof SubsamplingLayer s) {
+      return s.getCnn2dDataFormat();
+    } else if (layer instanceof BatchNormalization b) {
+      return b.getCnn2DFormat();
+    } else if (layer instanceof ZeroPaddingLayer z) {
+      return z.getDataFormat();
+    }
+    return null;
   }
 }

@@ -22,6 +22,11 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 final class NamedWeights {
 
+  private static final String BN_GAMMA = BatchNormalizationParamInitializer.GAMMA;
+  private static final String BN_BETA = BatchNormalizationParamInitializer.BETA;
+  private static final String BN_MEAN = BatchNormalizationParamInitializer.GLOBAL_MEAN;
+  private static final String BN_VAR = BatchNormalizationParamInitializer.GLOBAL_VAR;
+
   private NamedWeights() {}
 
   /**
@@ -40,12 +45,10 @@ final class NamedWeights {
           copy(weights, name + ".bias", layer, ConvolutionParamInitializer.BIAS_KEY, arch, used);
         }
       } else if (conf instanceof BatchNormalization) {
-        copy(weights, name + ".weight", layer, BatchNormalizationParamInitializer.GAMMA, arch, used);
-        copy(weights, name + ".bias", layer, BatchNormalizationParamInitializer.BETA, arch, used);
-        copy(weights, name + ".running_mean", layer, BatchNormalizationParamInitializer.GLOBAL_MEAN,
-            arch, used);
-        copy(weights, name + ".running_var", layer, BatchNormalizationParamInitializer.GLOBAL_VAR,
-            arch, used);
+        copy(weights, name + ".weight", layer, BN_GAMMA, arch, used);
+        copy(weights, name + ".bias", layer, BN_BETA, arch, used);
+        copy(weights, name + ".running_mean", layer, BN_MEAN, arch, used);
+        copy(weights, name + ".running_var", layer, BN_VAR, arch, used);
       } else if (layer.numParams() > 0) {
         throw new IllegalStateException(arch.id + " layer " + name + " ("
             + conf.getClass().getSimpleName() + ") has no PyTorch weight mapping");
@@ -55,8 +58,8 @@ final class NamedWeights {
       // num_batches_tracked is BatchNorm training bookkeeping, meaningless at inference.
       if (!used.contains(key) && !key.endsWith(".num_batches_tracked") && !arch.ignores(key)) {
         throw new IllegalArgumentException(label + ": unexpected tensor '" + key + "' "
-            + Arrays.toString(weights.info(key).shape()) + " that " + arch.id + " has no place for ("
-            + arch.weightsHint + ")");
+            + Arrays.toString(weights.info(key).shape()) + " that " + arch.id
+            + " has no place for (" + arch.weightsHint + ")");
       }
     }
   }
@@ -130,7 +133,7 @@ final class NamedWeights {
 
   /** A parameter by key; a batch norm's variance is derived when the source stores log10(std). */
   private static INDArray sourceParam(Layer from, String key) {
-    if (key.equals(BatchNormalizationParamInitializer.GLOBAL_VAR)
+    if (key.equals(BN_VAR)
         && from.conf().getLayer() instanceof BatchNormalization bn && bn.isUseLogStd()) {
       double[] scale = InferenceGraphs.batchNormScale(from);
       double[] var = new double[scale.length];

@@ -186,7 +186,7 @@ public final class SafeTensors implements Closeable {
     return tensors.containsKey(name);
   }
 
-  /** @throws IllegalArgumentException naming the file and the tensor when there is no such tensor */
+  /** @throws IllegalArgumentException naming the file and tensor when there is no such tensor */
   public TensorInfo info(String name) {
     TensorInfo info = tensors.get(name);
     if (info == null) {

@@ -80,6 +80,11 @@ class EncodersTest {
     assertEquals("unknown encoder 'resnet18': use resnet50-trunc, small-cnn or the path of a "
         + "model file (DL4J zip, Keras .h5)", e.getMessage());
 
+    Path gone = dir.resolve("model.zip");
+    e = assertThrows(IllegalArgumentException.class,
+        () -> Encoders.load(EncoderRequest.of(gone.toString())));
+    assertEquals("model file " + gone + " does not exist", e.getMessage());
+
     Path missing = dir.resolve("none.safetensors");
     e = assertThrows(IllegalArgumentException.class,
         () -> Encoders.load(EncoderRequest.of("small-cnn").withWeights(missing)));

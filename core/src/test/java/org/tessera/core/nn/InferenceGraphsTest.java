@@ -21,7 +21,11 @@ import org.nd4j.linalg.factory.Nd4j;
 
 class InferenceGraphsTest {
 
-  /** Convolutions of every shape the fast path handles, and one (dilated) it leaves to DL4J. */
+  /**
+   * Convolutions of every shape the fast path handles (DL4J's default activation, sigmoid, on
+   * those without one), one (dilated) it leaves to DL4J, and batch norms with and without a
+   * foldable convolution before them.
+   */
   @Test
   void rewrittenGraphComputesTheSameAsDl4j() {
     ComputationGraph source = new ComputationGraph(new NeuralNetConfiguration.Builder()
@@ -39,7 +43,7 @@ class InferenceGraphsTest {
         .addLayer("strided", new ConvolutionLayer.Builder(1, 1).stride(2, 2).nOut(4)
             .activation(Activation.TANH).build(), "bn")
         .addLayer("big", new ConvolutionLayer.Builder(7, 7).stride(3, 3).padding(3, 3).nOut(3)
-            .hasBias(false).build(), "strided")
+            .activation(Activation.IDENTITY).build(), "strided")
         .addLayer("bn2", new BatchNormalization.Builder().useLogStd(true).build(), "big")
         .setOutputs("bn2")
         .setInputTypes(InputType.convolutional(17, 13, 3))
