@@ -55,7 +55,7 @@ final class DemoCommand implements Callable<Integer> {
     TilingParams tiling = new TilingParams(0.5, 256, 256, 0.5, 16, params.mpp(),
         TissueParams.defaults());
     TileSettings settings = new TileSettings(tiling, false, "jpeg", 90, 2000, false,
-        System.getProperty("java.io.tmpdir") + "/tessera-slide-cache");
+        RunOptions.DEFAULT_CACHE_DIR);
     TileStage.Summary summary = TileStage.run(session,
         cohort.resolve(SynthCohort.SLIDES_DIR).toString(), tiles.toString(), settings, System.out);
     System.out.println(summary.describe());

@@ -1,8 +1,5 @@
 package org.tessera.spark.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.tessera.spark.embed.EmbedSettings;
 import org.tessera.spark.embed.EmbedStage;
@@ -64,21 +61,18 @@ final class EmbedCommand implements Callable<Integer> {
       description = "Split slides with more tiles into tasks of N tiles (default: ${DEFAULT-VALUE}).")
   int tilesPerTask = 4000;
 
-  @Option(names = "--overwrite", description = "Redo slides that are already done.")
-  boolean overwrite;
 
-  @Option(names = "--cache-dir", paramLabel = "DIR", description = "Executor-local folder for copies of non-local slides.")
-  String cacheDir = System.getProperty("java.io.tmpdir") + "/tessera-slide-cache";
 
-  @Option(names = "--summary-json", paramLabel = "FILE", description = "Also write the run summary as JSON.")
-  Path summaryJson;
+
+  @Mixin
+  RunOptions run;
 
   @Mixin
   SparkOptions spark;
 
   EmbedSettings settings() {
     return new EmbedSettings(encoder, weights, cutLayer, randomInit, seed, inputSize, batch,
-        stainNorm, stainReference, tilesPerTask, overwrite, cacheDir);
+        stainNorm, stainReference, tilesPerTask, run.overwrite, run.cacheDir);
   }
 
   @Override
@@ -86,11 +80,7 @@ final class EmbedCommand implements Callable<Integer> {
     EmbedSettings s = settings();
     EmbedStage.Summary summary = EmbedStage.run(spark.session("tessera embed"), tiles, out, s,
         System.out);
-    System.out.println(summary.describe());
-    if (summaryJson != null) {
-      Files.writeString(summaryJson, new ObjectMapper().writerWithDefaultPrettyPrinter()
-          .writeValueAsString(summary));
-    }
+    run.report(summary.describe(), summary);
     return 0;
   }
 }

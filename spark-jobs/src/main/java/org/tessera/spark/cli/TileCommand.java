@@ -1,8 +1,5 @@
 package org.tessera.spark.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.apache.spark.sql.SparkSession;
 import org.tessera.spark.tile.TileSettings;
@@ -88,16 +85,11 @@ final class TileCommand implements Callable<Integer> {
           + "large slide is read by several executors (default: ${DEFAULT-VALUE}).")
   int tilesPerTask = 2000;
 
-  @Option(names = "--overwrite", description = "Redo slides that are already done.")
-  boolean overwrite;
 
-  @Option(names = "--cache-dir", paramLabel = "DIR",
-      description = "Executor-local folder for copies of slides on non-local file systems "
-          + "(default: <java.io.tmpdir>/tessera-slide-cache).")
-  String cacheDir = System.getProperty("java.io.tmpdir") + "/tessera-slide-cache";
 
-  @Option(names = "--summary-json", paramLabel = "FILE", description = "Also write the run summary as JSON.")
-  Path summaryJson;
+
+  @Mixin
+  RunOptions run;
 
   @Mixin
   SparkOptions spark;
@@ -107,8 +99,8 @@ final class TileCommand implements Callable<Integer> {
         ? 0.5 : resolution.targetMpp();
     TilingParams tiling = new TilingParams(target, tile, stride == null ? tile : stride, minTissue,
         segDownsample, assumeMpp == null ? Double.NaN : assumeMpp, TissueParams.parse(tissue));
-    return new TileSettings(tiling, storePixels, pixelFormat, jpegQuality, tilesPerTask, overwrite,
-        cacheDir);
+    return new TileSettings(tiling, storePixels, pixelFormat, jpegQuality, tilesPerTask,
+        run.overwrite, run.cacheDir);
   }
 
   @Override
@@ -116,11 +108,7 @@ final class TileCommand implements Callable<Integer> {
     TileSettings s = settings();
     SparkSession session = spark.session("tessera tile");
     TileStage.Summary summary = TileStage.run(session, slides, out, s, System.out);
-    System.out.println(summary.describe());
-    if (summaryJson != null) {
-      Files.writeString(summaryJson, new ObjectMapper().writerWithDefaultPrettyPrinter()
-          .writeValueAsString(summary));
-    }
+    run.report(summary.describe(), summary);
     return 0;
   }
 }
