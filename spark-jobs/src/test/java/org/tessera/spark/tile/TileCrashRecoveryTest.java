@@ -119,11 +119,16 @@ class TileCrashRecoveryTest {
     }
   }
 
+  /** 128 px tiles at 0.5 um/px, the same as the child runs with. */
+  private static TileSettings settings(boolean pngPixels, int tilesPerTask) {
+    return new TileSettings(new org.tessera.wsi.tiling.TilingParams(0.5, 128, 128, 0.5, 16, 0.5,
+        org.tessera.wsi.tissue.TissueParams.defaults()), pngPixels, "png", 90, tilesPerTask, false,
+        System.getProperty("java.io.tmpdir") + "/slide-cache");
+  }
+
   @Test
   void killedRunResumesToTheUninterruptedResult() throws Exception {
-    TileSettings s = new TileSettings(new org.tessera.wsi.tiling.TilingParams(0.5, 128, 128, 0.5,
-        16, 0.5, org.tessera.wsi.tissue.TissueParams.defaults()), false, "jpeg", 90, 2000, false,
-        System.getProperty("java.io.tmpdir") + "/slide-cache");
+    TileSettings s = settings(false, 2000);
     Path reference = tmp.resolve("reference");
     TileStageTest.run(slides, reference, s);
     List<String> expected = TileStageTest.tileRows(reference);
@@ -142,9 +147,7 @@ class TileCrashRecoveryTest {
 
   @Test
   void killedPixelRunResumesFromItsFinishedRanges() throws Exception {
-    TileSettings s = new TileSettings(new org.tessera.wsi.tiling.TilingParams(0.5, 128, 128, 0.5,
-        16, 0.5, org.tessera.wsi.tissue.TissueParams.defaults()), true, "png", 90, 5, false,
-        System.getProperty("java.io.tmpdir") + "/slide-cache");
+    TileSettings s = settings(true, 5);
     Path reference = tmp.resolve("reference-pixels");
     TileStageTest.run(cohortSlides, reference, s);
     List<String> expected = TileStageTest.tileRows(reference);
