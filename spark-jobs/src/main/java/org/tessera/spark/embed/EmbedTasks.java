@@ -3,15 +3,12 @@ package org.tessera.spark.embed;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.Serializable;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalInt;
 import javax.imageio.ImageIO;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.parquet.example.data.Group;
-import org.apache.parquet.hadoop.ParquetReader;
-import org.apache.parquet.hadoop.example.GroupReadSupport;
 import org.apache.spark.TaskContext;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -148,28 +145,14 @@ final class EmbedTasks {
   /** Rows {@code [start, end)} of a slide's tile index, in committed-part then row order. */
   static List<Group> readTiles(Configuration conf, Path tilesDir, String slideId, int start,
       int end) throws IOException {
-    List<Group> rows = new ArrayList<>(end - start);
-    int i = 0;
-    for (Path file : RangeCommit.partsOf(conf, tilesDir, slideId)) {
-      try (ParquetReader<Group> reader =
-               ParquetReader.builder(new GroupReadSupport(), file).withConf(conf).build()) {
-        Group g;
-        while (i < end && (g = reader.read()) != null) {
-          if (i >= start) {
-            rows.add(g);
-          }
-          i++;
-        }
-      }
-      if (i >= end) {
-        break;
-      }
-    }
+    List<Group> rows = ParquetRows.readRange(conf, RangeCommit.partsOf(conf, tilesDir, slideId),
+        start, end);
     if (rows.size() != end - start) {
-      throw new IOException("tile index of " + slideId + " in " + tilesDir + " has " + i
-          + " rows, fewer than its slide row says: re-run tessera tile with --overwrite");
+      throw new IOException("tile index of " + slideId + " in " + tilesDir + " has fewer rows"
+          + " than its slide row says: re-run tessera tile with --overwrite");
     }
     return rows;
   }
+
 
 }

@@ -1,13 +1,17 @@
 package org.tessera.spark.io;
 
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.parquet.example.data.Group;
 import org.apache.parquet.example.data.simple.SimpleGroupFactory;
 import org.apache.parquet.hadoop.ParquetFileWriter;
+import org.apache.parquet.hadoop.ParquetReader;
 import org.apache.parquet.hadoop.ParquetWriter;
 import org.apache.parquet.hadoop.example.ExampleParquetWriter;
+import org.apache.parquet.hadoop.example.GroupReadSupport;
 import org.apache.parquet.hadoop.metadata.CompressionCodecName;
 import org.apache.parquet.schema.MessageType;
 
@@ -46,5 +50,31 @@ public final class ParquetRows implements AutoCloseable {
   @Override
   public void close() throws IOException {
     writer.close();
+  }
+
+  /**
+   * Rows {@code [start, end)} of the concatenation of {@code files}, in file then row order
+   * (fewer when the files hold fewer rows). Reading stops at {@code end}.
+   */
+  public static List<Group> readRange(Configuration conf, List<Path> files, int start, int end)
+      throws IOException {
+    List<Group> rows = new ArrayList<>(Math.max(0, end - start));
+    int i = 0;
+    for (Path file : files) {
+      if (i >= end) {
+        break;
+      }
+      try (ParquetReader<Group> reader =
+               ParquetReader.builder(new GroupReadSupport(), file).withConf(conf).build()) {
+        Group g;
+        while (i < end && (g = reader.read()) != null) {
+          if (i >= start) {
+            rows.add(g);
+          }
+          i++;
+        }
+      }
+    }
+    return rows;
   }
 }

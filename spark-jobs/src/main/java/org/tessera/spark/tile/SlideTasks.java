@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.Serializable;
 import java.time.Instant;
 import java.util.ArrayDeque;
+import java.util.List;
 import java.util.Queue;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
@@ -15,8 +16,6 @@ import javax.imageio.stream.MemoryCacheImageOutputStream;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.parquet.example.data.Group;
-import org.apache.parquet.hadoop.ParquetReader;
-import org.apache.parquet.hadoop.example.GroupReadSupport;
 import org.apache.parquet.io.api.Binary;
 import org.tessera.core.Errors;
 import org.tessera.spark.io.AtomicFiles;
@@ -108,7 +107,8 @@ final class SlideTasks {
     if (part.getFileSystem(conf).exists(part)) {
       return 0;
     }
-    Queue<Group> planned = readRange(conf, out.planFile(r.slideId()), r.start(), r.end());
+    Queue<Group> planned = new ArrayDeque<>(ParquetRows.readRange(conf,
+        List.of(out.planFile(r.slideId())), r.start(), r.end()));
     int count = planned.size();
     try (LocalSlides.Lease lease = LocalSlides.open(conf, r.path(), s.cacheDir())) {
       try {
@@ -135,23 +135,6 @@ final class SlideTasks {
       }
     }
     return count;
-  }
-
-  private static Queue<Group> readRange(Configuration conf, Path file, int start, int end)
-      throws IOException {
-    Queue<Group> rows = new ArrayDeque<>(Math.max(1, end - start));
-    try (ParquetReader<Group> reader =
-             ParquetReader.builder(new GroupReadSupport(), file).withConf(conf).build()) {
-      Group g;
-      int i = 0;
-      while ((g = reader.read()) != null && i < end) {
-        if (i >= start) {
-          rows.add(g);
-        }
-        i++;
-      }
-    }
-    return rows;
   }
 
   private static Group tileRow(ParquetRows rows, String slideId, SlidePlan plan, int i) {
