@@ -45,7 +45,7 @@ class OpenSlideParityTest {
 
   @BeforeAll
   static void build() throws IOException {
-    slides = TestSlides.build(dir);
+    slides = TestSlides.shared();
     python = PythonOpenSlide.in(dir);
   }
 

@@ -19,18 +19,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.tessera.wsi.LevelInfo;
 
 class OpenSlideReaderConcurrencyTest {
   private static final int THREADS = 8;
-
-  @TempDir static Path dir;
   private static TestSlides slides;
 
   @BeforeAll
   static void build() throws IOException {
-    slides = TestSlides.build(dir);
+    slides = TestSlides.shared();
   }
 
   @Test

@@ -19,7 +19,7 @@ class OpenSlideReaderLifecycleTest {
 
   @BeforeAll
   static void build() throws IOException {
-    slides = TestSlides.build(dir);
+    slides = TestSlides.shared();
   }
 
   @Test

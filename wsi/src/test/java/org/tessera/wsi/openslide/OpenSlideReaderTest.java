@@ -15,20 +15,18 @@ import java.util.OptionalDouble;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.tessera.wsi.LevelInfo;
 import org.tessera.wsi.SlideMetadata;
 import org.tessera.wsi.region.RegionRequest;
 
 class OpenSlideReaderTest {
-  @TempDir static Path dir;
   private static TestSlides slides;
   private static OpenSlideReader generic;
   private static OpenSlideReader aperio;
 
   @BeforeAll
   static void open() throws IOException {
-    slides = TestSlides.build(dir);
+    slides = TestSlides.shared();
     generic = OpenSlideReader.open(slides.genericTiff);
     aperio = OpenSlideReader.open(slides.aperio);
   }

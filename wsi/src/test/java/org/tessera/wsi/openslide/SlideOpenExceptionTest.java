@@ -28,7 +28,7 @@ class SlideOpenExceptionTest {
 
   @BeforeAll
   static void build() throws IOException {
-    slides = TestSlides.build(dir);
+    slides = TestSlides.shared();
   }
 
   @Test
@@ -84,7 +84,7 @@ class SlideOpenExceptionTest {
 
   @Test
   void aTiffThatIsNotATiledPyramid() throws IOException {
-    TestSlides.vips(dir, "tiffsave", "ihc.png", "stripped.tif");
+    TestSlides.vips(dir, "tiffsave", slides.png.toString(), "stripped.tif");
     assertProblem(dir.resolve("stripped.tif"),
         "or it is not a tiled pyramid (re-save it with `vips tiffsave --tile --pyramid`)");
   }

@@ -44,6 +44,19 @@ final class TestSlides {
     this.png = png;
   }
 
+  private static TestSlides shared;
+
+  /**
+   * One set of slides per test JVM: vips takes a while to build them, and tests only read them
+   * (a test that damages a slide damages a copy).
+   */
+  static synchronized TestSlides shared() throws IOException {
+    if (shared == null) {
+      shared = build(Files.createTempDirectory("openslide-test-slides"));
+    }
+    return shared;
+  }
+
   static TestSlides build(Path dir) throws IOException {
     Path png = dir.resolve("ihc.png");
     try (InputStream in = TestSlides.class.getResourceAsStream(TEXTURE)) {
