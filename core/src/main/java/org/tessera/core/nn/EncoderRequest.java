@@ -18,9 +18,12 @@ import java.util.OptionalLong;
  * @param randomInitSeed use an untrained architecture with deterministic weights for this seed
  * @param inputSize      input edge in pixels; defaults to the architecture's, or the one a Keras
  *                       model records (DL4J zips do not record one, so they need it)
+ * @param halfPrecision  run the network in 16-bit floats (parameters and activations), which
+ *                       halves its memory and is faster on GPUs with half-precision units; the
+ *                       features are returned as 32-bit floats either way
  */
 public record EncoderRequest(String model, Optional<Path> weights, Optional<String> cutLayer,
-    OptionalLong randomInitSeed, OptionalInt inputSize) {
+    OptionalLong randomInitSeed, OptionalInt inputSize, boolean halfPrecision) {
 
   public EncoderRequest {
     Objects.requireNonNull(model, "model");
@@ -37,22 +40,28 @@ public record EncoderRequest(String model, Optional<Path> weights, Optional<Stri
   /** An architecture name or model file path with everything else defaulted. */
   public static EncoderRequest of(String model) {
     return new EncoderRequest(model, Optional.empty(), Optional.empty(), OptionalLong.empty(),
-        OptionalInt.empty());
+        OptionalInt.empty(), false);
   }
 
   public EncoderRequest withWeights(Path file) {
-    return new EncoderRequest(model, Optional.of(file), cutLayer, randomInitSeed, inputSize);
+    return new EncoderRequest(model, Optional.of(file), cutLayer, randomInitSeed, inputSize, halfPrecision);
   }
 
   public EncoderRequest withCutLayer(String layer) {
-    return new EncoderRequest(model, weights, Optional.of(layer), randomInitSeed, inputSize);
+    return new EncoderRequest(model, weights, Optional.of(layer), randomInitSeed, inputSize, halfPrecision);
   }
 
   public EncoderRequest withRandomInit(long seed) {
-    return new EncoderRequest(model, weights, cutLayer, OptionalLong.of(seed), inputSize);
+    return new EncoderRequest(model, weights, cutLayer, OptionalLong.of(seed), inputSize, halfPrecision);
   }
 
   public EncoderRequest withInputSize(int size) {
-    return new EncoderRequest(model, weights, cutLayer, randomInitSeed, OptionalInt.of(size));
+    return new EncoderRequest(model, weights, cutLayer, randomInitSeed, OptionalInt.of(size),
+        halfPrecision);
+  }
+
+  /** The same request with the network run in 16-bit floats. */
+  public EncoderRequest withHalfPrecision(boolean half) {
+    return new EncoderRequest(model, weights, cutLayer, randomInitSeed, inputSize, half);
   }
 }

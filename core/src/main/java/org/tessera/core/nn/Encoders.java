@@ -79,7 +79,8 @@ public final class Encoders {
     try {
       String cut = request.cutLayer().orElse(null);
       return GraphEncoder.cut(graph, cut == null ? "avgpool" : cut, size, CNN2DFormat.NCHW,
-          arch.id, weightsId, cut == null ? arch.cutLayer : cut, arch.id);
+          arch.id, weightsId, cut == null ? arch.cutLayer : cut, arch.id,
+          request.halfPrecision());
     } finally {
       graph.close();
     }
@@ -123,7 +124,7 @@ public final class Encoders {
             + ": pass --cut-layer");
       }
       return GraphEncoder.cut(graph, cut, size, loaded.inputFormat(),
-          file.getFileName().toString(), sha256(file), cut, label);
+          file.getFileName().toString(), sha256(file), cut, label, request.halfPrecision());
     } finally {
       graph.close();
     }

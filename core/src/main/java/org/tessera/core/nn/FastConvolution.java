@@ -67,6 +67,14 @@ final class FastConvolution extends ConvolutionLayer {
     super(builder);
   }
 
+  /**
+   * For DL4J's JSON copy of a configuration (e.g. {@code convertDataType}), which fills the fields
+   * after construction.
+   */
+  private FastConvolution() {
+    super(new ConvolutionLayer.Builder());
+  }
+
   @Override
   public org.deeplearning4j.nn.api.Layer instantiate(NeuralNetConfiguration conf,
       Collection<TrainingListener> listeners, int layerIndex, INDArray paramsView,

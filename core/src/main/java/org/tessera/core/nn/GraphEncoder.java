@@ -62,10 +62,19 @@ final class GraphEncoder implements PatchEncoder {
    * @param label        the model in error messages (a file, or an architecture name)
    * @param inputFormat  the image layout the network's input takes (Keras models are NHWC)
    * @param specCutLayer the cut layer as recorded in the spec
+   * @param half         run in 16-bit floats
    */
   static GraphEncoder cut(ComputationGraph source, String cutLayer, int inputSize,
-      CNN2DFormat inputFormat, String name, String weightsId, String specCutLayer, String label) {
-    ComputationGraph graph = InferenceGraphs.prepare(source, cutLayer, label);
+      CNN2DFormat inputFormat, String name, String weightsId, String specCutLayer, String label,
+      boolean half) {
+    ComputationGraph prepared = InferenceGraphs.prepare(source, cutLayer, label);
+    ComputationGraph graph = prepared;
+    if (half) {
+      // Batch norms are folded into the convolutions before the cast, so the folded weights are
+      // rounded once rather than the batch-norm statistics losing precision separately.
+      graph = prepared.convertDataType(DataType.HALF);
+      prepared.close();
+    }
     GraphEncoder encoder = null;
     try {
       InputType in = InputType.convolutional(inputSize, inputSize, 3, inputFormat);
@@ -90,7 +99,8 @@ final class GraphEncoder implements PatchEncoder {
         throw new IllegalArgumentException(label + ": layer '" + cutLayer + "' outputs " + out
             + "; a patch encoder needs feature maps or a vector");
       }
-      EncoderSpec spec = new EncoderSpec(name, weightsId, specCutLayer, inputSize, (int) dim);
+      EncoderSpec spec = new EncoderSpec(name, weightsId, specCutLayer, inputSize, (int) dim,
+          half ? "fp16" : "fp32");
       encoder = new GraphEncoder(graph, spec, inputFormat, poolAxes);
       INDArray probe = encoder.embed(Nd4j.zeros(DataType.FLOAT, 1, 3, inputSize, inputSize));
       if (!Arrays.equals(probe.shape(), new long[] {1, dim})) {
@@ -127,18 +137,31 @@ final class GraphEncoder implements PatchEncoder {
 
   private INDArray forward(INDArray batch) {
     INDArray input = inputFormat == CNN2DFormat.NHWC ? batch.permute(0, 2, 3, 1).dup('c') : batch;
+    DataType type = graph.getConfiguration().getDataType();
+    if (type != DataType.FLOAT) {
+      INDArray cast = input.castTo(type);
+      release(input, batch);
+      input = cast;
+    }
     INDArray out = graph.outputSingle(false, input);
-    if (input != batch && input.closeable()) {
-      input.close();
+    release(input, batch);
+    INDArray features = poolAxes == null ? out : out.mean(poolAxes);
+    if (features.dataType() != DataType.FLOAT) {
+      INDArray cast = features.castTo(DataType.FLOAT);
+      release(features, null);
+      features = cast;
     }
-    if (poolAxes == null) {
-      return out;
-    }
-    INDArray features = out.mean(poolAxes);
-    if (out.closeable()) {
-      out.close();
+    if (features != out) {
+      release(out, null);
     }
     return features;
+  }
+
+  /** Frees an intermediate array now rather than at garbage collection; never the caller's. */
+  private static void release(INDArray array, INDArray callers) {
+    if (array != callers && array.closeable()) {
+      array.close();
+    }
   }
 
   @Override

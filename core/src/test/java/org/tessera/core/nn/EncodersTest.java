@@ -54,6 +54,29 @@ class EncodersTest {
   }
 
   @Test
+  void halfPrecisionGivesFloatFeaturesCloseToFullPrecision() throws IOException {
+    INDArray x = tiles(4, 128, 5);
+    INDArray full;
+    try (PatchEncoder e = Encoders.load(EncoderRequest.of("small-cnn").withRandomInit(7))) {
+      full = e.embed(x);
+    }
+    try (PatchEncoder e = Encoders.load(
+        EncoderRequest.of("small-cnn").withRandomInit(7).withHalfPrecision(true))) {
+      assertEquals(new EncoderSpec("small-cnn", "random-init:7", "block4", 128, 256, "fp16"),
+          e.spec());
+      INDArray half = e.embed(x);
+      assertEquals(DataType.FLOAT, half.dataType());
+      assertArrayEquals(full.shape(), half.shape());
+      double scale = full.amaxNumber().doubleValue();
+      double diff = half.sub(full).amaxNumber().doubleValue();
+      // 16-bit floats carry about three significant digits; the network ran in them, not just
+      // the output, so the features differ, but only at that level.
+      assertTrue(diff > 0, "fp16 features are bit-identical to fp32: the cast did not happen");
+      assertTrue(diff < 2e-2 * scale, "fp16 features differ by " + diff + " at scale " + scale);
+    }
+  }
+
+  @Test
   void smallCnnRunsAtARequestedSize() throws IOException {
     try (PatchEncoder e = Encoders.load(
         EncoderRequest.of("small-cnn").withRandomInit(1).withInputSize(224))) {

@@ -17,6 +17,7 @@ import java.io.Serializable;
  * @param tilesPerTask slides with more tiles are split into tasks of this many tiles
  * @param overwrite    redo slides that are already done
  * @param cacheDir     executor-local folder for copies of slides on non-local file systems
+ * @param halfPrecision run the encoder in 16-bit floats (see {@code EncoderRequest})
  */
 public record EmbedSettings(
     String encoder,
@@ -30,9 +31,18 @@ public record EmbedSettings(
     String stainReference,
     int tilesPerTask,
     boolean overwrite,
-    String cacheDir) implements Serializable {
+    String cacheDir,
+    boolean halfPrecision) implements Serializable {
 
   private static final long serialVersionUID = 1L;
+
+  /** Full-precision settings. */
+  public EmbedSettings(String encoder, String weights, String cutLayer, boolean randomInit,
+      long seed, int inputSize, int batch, String stainNorm, String stainReference,
+      int tilesPerTask, boolean overwrite, String cacheDir) {
+    this(encoder, weights, cutLayer, randomInit, seed, inputSize, batch, stainNorm,
+        stainReference, tilesPerTask, overwrite, cacheDir, false);
+  }
 
   public EmbedSettings {
     if (batch < 1 || batch > 4096) {

@@ -23,7 +23,8 @@ final class EncoderPool {
 
   static synchronized PatchEncoder encoder(EmbedSettings s) throws IOException {
     String key = String.join("|", s.encoder(), s.weights(), s.cutLayer(),
-        s.randomInit() ? "random:" + s.seed() : "", Integer.toString(s.inputSize()));
+        s.randomInit() ? "random:" + s.seed() : "", Integer.toString(s.inputSize()),
+        s.halfPrecision() ? "fp16" : "fp32");
     PatchEncoder e = LOADED.get(key);
     if (e == null) {
       e = Encoders.load(request(s));
@@ -47,7 +48,7 @@ final class EncoderPool {
     if (s.inputSize() > 0) {
       r = r.withInputSize(s.inputSize());
     }
-    return r;
+    return r.withHalfPrecision(s.halfPrecision());
   }
 
   static boolean isArchitecture(String encoder) {
