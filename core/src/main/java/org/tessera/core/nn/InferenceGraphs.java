@@ -13,6 +13,7 @@ import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.CacheMode;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.WorkspaceMode;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.graph.GraphVertex;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
@@ -22,6 +23,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.params.BatchNormalizationParamInitializer;
 import org.deeplearning4j.nn.params.ConvolutionParamInitializer;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -30,7 +32,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * layer does not depend on is dropped (a classifier head, a later stage); every
  * convolution → batch norm (→ activation) chain becomes one convolution with a bias, because DL4J
  * runs batch norm and activation layers as separate passes over the activations (each a copy);
- * and convolutions get {@link FastConvolution}'s forward pass.
+ * a residual Add followed by a ReLU becomes one {@link AddRelu} vertex, for the same reason; and
+ * convolutions get {@link FastConvolution}'s forward pass.
  *
  * <p>Folding is exact up to float rounding: with {@code s = gamma / sqrt(var + eps)}, BN(conv(x))
  * equals a convolution with weights {@code W * s} (per output channel) and bias
@@ -77,6 +80,7 @@ final class InferenceGraphs {
     for (Fold f : folds) {
       f.rewrite(conf);
     }
+    fuseAddRelu(conf);
     for (Map.Entry<String, GraphVertex> v : vertices.entrySet()) {
       // Exactly ConvolutionLayer: its subclasses (1D, depthwise, ...) compute something else.
       if (v.getValue() instanceof LayerVertex lv
@@ -232,6 +236,42 @@ final class InferenceGraphs {
       folds.add(new Fold(conv, bn, act, act != null ? act : bn));
     }
     return folds;
+  }
+
+  /**
+   * Replaces every element-wise Add of two inputs whose only consumer is a ReLU activation layer
+   * with one {@link AddRelu} vertex named after the activation (whose output it computes); the
+   * Add's name disappears, as a folded batch norm's does.
+   */
+  private static void fuseAddRelu(ComputationGraphConfiguration conf) {
+    Map<String, GraphVertex> vertices = conf.getVertices();
+    Map<String, List<String>> inputs = conf.getVertexInputs();
+    Map<String, List<String>> consumers = new HashMap<>();
+    for (Map.Entry<String, List<String>> e : inputs.entrySet()) {
+      for (String in : e.getValue()) {
+        consumers.computeIfAbsent(in, k -> new ArrayList<>()).add(e.getKey());
+      }
+    }
+    for (String add : new ArrayList<>(vertices.keySet())) {
+      List<String> addConsumers = consumers.getOrDefault(add, List.of());
+      if (!(vertices.get(add) instanceof ElementWiseVertex ew)
+          || ew.getOp() != ElementWiseVertex.Op.Add
+          || ew.getClass() != ElementWiseVertex.class
+          || inputs.get(add).size() != 2
+          || addConsumers.size() != 1
+          || conf.getNetworkOutputs().contains(add)) {
+        continue;
+      }
+      String act = addConsumers.get(0);
+      ActivationLayer a = activationLayer(vertices.get(act));
+      if (a == null || !(a.getActivationFn() instanceof ActivationReLU)) {
+        continue;
+      }
+      vertices.put(act, new AddRelu());
+      inputs.put(act, inputs.get(add));
+      vertices.remove(add);
+      inputs.remove(add);
+    }
   }
 
   private static ActivationLayer activationLayer(GraphVertex v) {
