@@ -1,5 +1,6 @@
 package org.tessera.core.data;
 
+import java.io.Serializable;
 import java.util.Objects;
 
 /**
@@ -8,7 +9,8 @@ import java.util.Objects;
  * because bags of 100,000 x 1024 floats are too large to copy on every read; nothing writes to them
  * after construction.
  */
-public record Bag(String slideId, int n, int dim, float[] features, int[] x, int[] y) {
+public record Bag(String slideId, int n, int dim, float[] features, int[] x, int[] y)
+    implements Serializable {
 
   public Bag {
     Objects.requireNonNull(slideId, "slideId");
