@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -200,16 +199,11 @@ class SplitsTest {
 
   @Test
   void kFoldRejectsASingleClassTrainingSet() {
-    // Class y's only patients also carry x slides, so every fold trains on x alone once y's
-    // patients are held out... unless they are not: build a table where y exists only in test.
-    LabelTable t = LabelTable.parse("labels.csv",
-        "slide_id,label\na,x\nb,x\nc,x\nd,x\n", List.of());
+    LabelTable t = LabelTable.parse("labels.csv", "slide_id,label\na,x\nb,x\nc,x\nd,x\n",
+        List.of());
     String msg = assertThrows(IllegalArgumentException.class, () -> Splits.kFold(t, 2, 1))
         .getMessage();
     assertEquals("fold-0 training split of labels.csv has only class x: need at least two classes",
         msg);
-    List<String> ids = new ArrayList<>();
-    t.entries().forEach(e -> ids.add(e.slideId()));
-    assertEquals(4, ids.size());
   }
 }
