@@ -25,8 +25,13 @@ final class RunOptions {
   /** Prints a stage's summary and writes it as JSON when asked. */
   void report(String text, Object summary) throws IOException {
     System.out.println(text);
-    if (summaryJson != null) {
-      Files.writeString(summaryJson, new ObjectMapper().writerWithDefaultPrettyPrinter()
+    writeSummary(summaryJson, summary);
+  }
+
+  /** Writes a stage's summary as JSON to {@code file}, when one is given. */
+  static void writeSummary(Path file, Object summary) throws IOException {
+    if (file != null) {
+      Files.writeString(file, new ObjectMapper().writerWithDefaultPrettyPrinter()
           .writeValueAsString(summary));
     }
   }

@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
         SynthCommand.class,
         TileCommand.class,
         EmbedCommand.class,
+        ImportFeaturesCommand.class,
         InspectCommand.class,
         DemoCommand.class,
         CommandLine.HelpCommand.class})

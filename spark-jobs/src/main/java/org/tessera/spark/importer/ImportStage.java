@@ -1,0 +1,280 @@
+package org.tessera.spark.importer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.parquet.example.data.Group;
+import org.apache.spark.sql.SparkSession;
+import org.tessera.core.Errors;
+import org.tessera.core.data.SlideIds;
+import org.tessera.spark.io.AtomicFiles;
+import org.tessera.spark.io.FeatureSlideTable;
+import org.tessera.spark.io.FeatureTable;
+import org.tessera.spark.io.OutputGuard;
+import org.tessera.spark.io.ParquetRows;
+import org.tessera.spark.io.RangeCommit;
+import org.tessera.spark.io.SlideTable;
+
+/**
+ * The import-features stage. It runs on the driver: reading a feature file is a copy, not a
+ * computation, and the HDF5 library needs local files and one thread, so tasks would only add a
+ * shuffle of the inputs. Spark is used to read the committed slide rows, as every stage does. Each
+ * slide commits like an embedded one: its feature file goes through {@code _work/} into
+ * {@code features/}, then its slide row is written, so a stopped import resumes where it stopped.
+ */
+public final class ImportStage {
+  public static final String MANIFEST = "manifest.json";
+  static final String ENCODER = "imported";
+  private static final String DEVICE = "import";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** Where the features come from. */
+  public enum Format { H5, CSV }
+
+  /** What a run did. */
+  public record Summary(String format, int listed, int skipped, int processed, int ok, int failed,
+      long instances, int featureDim, double seconds, Map<String, String> failures) {
+
+    public String describe() {
+      StringBuilder sb = new StringBuilder(String.format(
+          "import-features: %d slides in the %s input, %d already done, %d processed: %d ok,"
+              + " %d failed; %,d instances of %d features in %.1f s",
+          listed, format, skipped, processed, ok, failed, instances, featureDim, seconds));
+      failures.forEach((id, why) -> sb.append("\n  failed ").append(id).append(": ").append(why));
+      return sb.toString();
+    }
+  }
+
+  private ImportStage() {}
+
+  /**
+   * Imports {@code source} (a folder of {@code <slide_id>.h5} files, or one CSV) on the driver's
+   * local file system into the feature output {@code out} (any Hadoop file system).
+   */
+  public static Summary run(SparkSession spark, Format format, String source, String out,
+      boolean overwrite, PrintStream console) throws IOException {
+    long start = System.nanoTime();
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    Path featRoot = new Path(out);
+    featRoot = featRoot.getFileSystem(conf).makeQualified(featRoot);
+    java.nio.file.Path src = java.nio.file.Path.of(source).toAbsolutePath().normalize();
+
+    Input input = format == Format.H5 ? h5Input(src) : csvInput(src);
+    claim(conf, featRoot, input.manifest, overwrite);
+    Path featSlides = new Path(featRoot, SlideTable.DIR);
+    Path featTable = new Path(featRoot, FeatureTable.DIR);
+    Set<String> done = overwrite ? Set.of() : OutputGuard.committedOk(spark, conf, featSlides);
+    int pending = (int) input.slides.keySet().stream().filter(id -> !done.contains(id)).count();
+    console.printf("[import-features] %d slides in %s, %d already done, %d to import -> %s%n",
+        input.slides.size(), src, input.slides.size() - pending, pending, featRoot);
+
+    Map<String, String> failures = new TreeMap<>();
+    int ok = 0;
+    long instances = 0;
+    for (var e : input.slides.entrySet()) {
+      String id = e.getKey();
+      if (done.contains(id)) {
+        continue;
+      }
+      long t0 = System.nanoTime();
+      // Without its row the slide counts as not done, so a redo stopped half-way is redone again.
+      SlideTable.delete(conf, featSlides, id);
+      try {
+        ImportedBag bag = e.getValue().load().sorted();
+        if (bag.dim() != input.dim) {
+          throw new IOException(bag.source() + ": " + bag.dim() + " features per instance but the"
+              + " other slides have " + input.dim + ": re-extract it with the same encoder, or"
+              + " import it into another --out");
+        }
+        write(conf, featRoot, featTable, bag);
+        FeatureSlideTable.write(conf, featSlides, new FeatureSlideTable.Row(id, SlideTable.OK,
+            null, bag.n(), input.dim, DEVICE, millisSince(t0), Instant.now().toString()));
+        ok++;
+        instances += bag.n();
+      } catch (IOException ex) {
+        String why = Errors.oneLine(ex);
+        RangeCommit.discardWork(conf, featRoot, id);
+        RangeCommit.deleteSlide(conf, featTable, id);
+        FeatureSlideTable.write(conf, featSlides, new FeatureSlideTable.Row(id, SlideTable.FAILED,
+            why, 0, input.dim, DEVICE, millisSince(t0), Instant.now().toString()));
+        failures.put(id, why);
+      }
+    }
+    return new Summary(format.name().toLowerCase(Locale.ROOT), input.slides.size(),
+        input.slides.size() - pending, pending, ok, failures.size(), instances, input.dim,
+        (System.nanoTime() - start) / 1e9, failures);
+  }
+
+  /** A slide's bag, read when its turn comes so only one slide's features are in memory. */
+  private interface Source {
+    ImportedBag load() throws IOException;
+  }
+
+  /** Slides by id (sorted), the feature dimension they must share, and the manifest to record. */
+  private record Input(Map<String, Source> slides, int dim, ObjectNode manifest) {}
+
+  private static Input h5Input(java.nio.file.Path dir) throws IOException {
+    if (!Files.isDirectory(dir)) {
+      throw new IllegalArgumentException(dir + " is not a folder: --h5 takes the folder of"
+          + " <slide_id>.h5 files");
+    }
+    List<String> names = new ArrayList<>();
+    try (Stream<java.nio.file.Path> files = Files.list(dir)) {
+      files.filter(p -> Files.isRegularFile(p) && !p.getFileName().toString().startsWith(".")
+              && p.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".h5"))
+          .forEach(p -> names.add(p.getFileName().toString()));
+    }
+    if (names.isEmpty()) {
+      throw new IllegalArgumentException("no .h5 files in " + dir + ": --h5 takes a folder of"
+          + " <slide_id>.h5 files with features and coords datasets");
+    }
+    Map<String, String> ids = SlideIds.assign(names);
+    // D is the dimension most files have (the smaller on a tie), so one odd file fails on its
+    // own instead of failing every other slide.
+    Map<Integer, Integer> dimCounts = new TreeMap<>();
+    Map<String, Source> slides = new TreeMap<>();
+    ArrayNode files = JSON.createArrayNode();
+    for (String name : names.stream().sorted().toList()) {
+      java.nio.file.Path file = dir.resolve(name);
+      String id = ids.get(name);
+      try {
+        dimCounts.merge(H5Features.dim(file), 1, Integer::sum);
+        slides.put(id, () -> H5Features.read(file, id));
+      } catch (IOException e) {
+        slides.put(id, () -> {
+          throw e;
+        });
+      }
+      files.addObject().put("file", name).put("slide_id", id).put("bytes", Files.size(file));
+    }
+    if (dimCounts.isEmpty()) {
+      throw new IllegalArgumentException("none of the " + names.size() + " .h5 files in " + dir
+          + " has a features dataset [N,D]: point --h5 at CLAM-style feature files");
+    }
+    int dim = dimCounts.entrySet().stream().max(Map.Entry.<Integer, Integer>comparingByValue()
+        .thenComparing(Map.Entry.comparingByKey(Comparator.reverseOrder())))
+        .orElseThrow().getKey();
+    return new Input(slides, dim, manifest("h5", dir, dim, files));
+  }
+
+  private static Input csvInput(java.nio.file.Path file) throws IOException {
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException(file + " is not a file: --csv takes one CSV of"
+          + " slide_id,x,y,f0,...");
+    }
+    CsvFeatures.Parsed parsed = CsvFeatures.read(file);
+    Map<String, Source> slides = new TreeMap<>();
+    parsed.bags().forEach((id, bag) -> slides.put(id, () -> bag));
+    parsed.failures().forEach((id, why) -> slides.put(id, () -> {
+      throw new IOException(why);
+    }));
+    ArrayNode files = JSON.createArrayNode();
+    files.addObject().put("file", file.getFileName().toString()).put("bytes", Files.size(file))
+        .put("sha256", sha256(file));
+    return new Input(slides, parsed.dim(), manifest("csv", file, parsed.dim(), files));
+  }
+
+  private static ObjectNode manifest(String format, java.nio.file.Path source, int dim,
+      ArrayNode files) {
+    ObjectNode m = JSON.createObjectNode();
+    m.putObject("encoder").put("name", ENCODER).put("feature_dim", dim);
+    m.put("format", format);
+    m.put("source", source.toString());
+    m.set("files", files);
+    return m;
+  }
+
+  /**
+   * Refuses an output holding features of another origin (encoder, format or source differ) unless
+   * {@code overwrite}, then records this run's manifest. The file list is provenance only: a file
+   * added or fixed since the last run is imported with the pending slides.
+   */
+  private static void claim(Configuration conf, Path root, ObjectNode manifest, boolean overwrite)
+      throws IOException {
+    FileSystem fs = root.getFileSystem(conf);
+    Path file = new Path(root, MANIFEST);
+    if (fs.exists(file) && !overwrite) {
+      JsonNode existing;
+      try (InputStream in = fs.open(file)) {
+        existing = JSON.readTree(in);
+      }
+      for (String key : List.of("encoder", "format", "source")) {
+        if (!manifest.get(key).equals(existing.get(key))) {
+          throw new IllegalArgumentException(root + " holds features with another " + key + " ("
+              + file + " says " + existing.get(key) + "): use --overwrite to redo every slide,"
+              + " or another --out");
+        }
+      }
+    }
+    if (overwrite) {
+      fs.delete(new Path(root, RangeCommit.WORK), true);
+    }
+    fs.mkdirs(new Path(root, SlideTable.DIR));
+    byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsString(manifest)
+        .getBytes(StandardCharsets.UTF_8);
+    AtomicFiles.writeStream(conf, file, o -> o.write(bytes));
+  }
+
+  private static void write(Configuration conf, Path root, Path table, ImportedBag bag)
+      throws IOException {
+    int[] cols = ImportedBag.denseRank(bag.x());
+    int[] rows = ImportedBag.denseRank(bag.y());
+    AtomicFiles.write(conf, RangeCommit.workPart(root, bag.slideId(), 0), tmp -> {
+      try (ParquetRows out = new ParquetRows(conf, tmp, FeatureTable.SCHEMA)) {
+        for (int i = 0; i < bag.n(); i++) {
+          Group row = out.newRow()
+              .append("slide_id", bag.slideId())
+              .append("col", cols[i])
+              .append("row", rows[i])
+              .append("x", bag.x()[i])
+              .append("y", bag.y()[i])
+              .append("level", bag.level());
+          FeatureTable.putFeatures(row, bag.features(), i * bag.dim(), bag.dim());
+          out.write(row);
+        }
+      }
+    });
+    RangeCommit.moveIntoPlace(conf, root, table, bag.slideId(), 1);
+  }
+
+  private static String sha256(java.nio.file.Path file) throws IOException {
+    MessageDigest md;
+    try {
+      md = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    try (InputStream in = Files.newInputStream(file)) {
+      byte[] buf = new byte[1 << 16];
+      for (int n; (n = in.read(buf)) > 0; ) {
+        md.update(buf, 0, n);
+      }
+    }
+    return HexFormat.of().formatHex(md.digest());
+  }
+
+  private static long millisSince(long t0) {
+    return (System.nanoTime() - t0) / 1_000_000;
+  }
+}
