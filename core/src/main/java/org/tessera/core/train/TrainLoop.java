@@ -129,7 +129,8 @@ public final class TrainLoop {
     return s;
   }
 
-  private static Map<String, Double> metrics(Map<String, Prediction> predictions,
+  /** Metrics of the labelled slides' predictions ({@link Metrics#summary}). */
+  public static Map<String, Double> metrics(Map<String, Prediction> predictions,
       Map<String, Integer> labels) {
     List<String> ids = new ArrayList<>(new TreeMap<>(labels).keySet());
     float[][] p = new float[ids.size()][];

@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
         TileCommand.class,
         EmbedCommand.class,
         ImportFeaturesCommand.class,
+        TrainCommand.class,
         InspectCommand.class,
         DemoCommand.class,
         CommandLine.HelpCommand.class})
