@@ -1,0 +1,308 @@
+package org.tessera.core.nn.mil;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.api.OutAndGrad;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.tessera.core.data.Bag;
+
+/**
+ * A MIL head: a SameDiff graph built once per model and run for one bag at a time, with its
+ * parameters exposed as one flat float vector so that optimizers and the data-parallel gradient
+ * sum ({@link org.tessera.core.optim.GradientSum}) never see tensors. Not thread-safe: use one per
+ * thread.
+ *
+ * <p>Models and their attention maps ({@link Prediction}):
+ *
+ * <ul>
+ *   <li>{@code mean}, {@code max}: maps {@code class_c} hold each instance's logit for class c
+ *       from the bag classifier applied to the instance's embedding (for {@code mean} these
+ *       average exactly to the bag's logits).
+ *   <li>{@code abmil}, {@code gated-abmil}, {@code clam-sb}: map {@code attention}, the softmax
+ *       attention weights.
+ *   <li>{@code clam-mb}, {@code dsmil}: maps {@code class_c}, each class branch's attention.
+ *   <li>{@code transmil}: map {@code attention}, the class token's row of the last layer's
+ *       Nyström attention, averaged over heads.
+ * </ul>
+ *
+ * <p>Dropout masks are drawn in Java from {@code new SplittableRandom(dropoutSeed)} in the graph's
+ * mask order, row-major, keeping with probability 1 - p and scaling kept values by 1 / (1 - p), so
+ * any JVM reproduces a training step's gradient from the seed.
+ */
+public final class MilModel implements AutoCloseable {
+
+  public static final List<String> MODELS = List.of("mean", "max", "abmil", "gated-abmil",
+      "clam-sb", "clam-mb", "dsmil", "transmil");
+
+  private final MilConfig cfg;
+  private final HeadGraph graph;
+  private final SameDiff sd;
+  private final List<String> paramNames = new ArrayList<>();
+  private boolean closed;
+
+  private MilModel(MilConfig cfg, long seed, DataType dt) {
+    this.cfg = cfg;
+    this.graph = new HeadGraph(cfg, dt);
+    this.sd = graph.sd;
+    for (ParamInfo p : graph.layout) {
+      paramNames.add(p.name());
+    }
+    setParams(initialParams(seed));
+  }
+
+  /** A head with parameters drawn from {@code seed}: the same seed gives the same parameters. */
+  public static MilModel create(MilConfig cfg, long seed) {
+    return new MilModel(cfg, seed, DataType.FLOAT);
+  }
+
+  /** The same head computed in double precision, for finite-difference checks. */
+  static MilModel createDouble(MilConfig cfg, long seed) {
+    return new MilModel(cfg, seed, DataType.DOUBLE);
+  }
+
+  public MilConfig config() {
+    return cfg;
+  }
+
+  public int numParams() {
+    return graph.numParams;
+  }
+
+  /**
+   * The parameter tensors in flat-vector order. Names follow PyTorch module naming; matrices are
+   * {@code [in, out]} (the transpose of a PyTorch {@code Linear.weight}); the order is the order
+   * of first use in the forward pass: {@code fc}, then the attention branches ({@code V}, {@code
+   * U}, {@code w}), then classifiers, then model-specific parts.
+   */
+  public List<ParamInfo> layout() {
+    return List.copyOf(graph.layout);
+  }
+
+  public float[] params() {
+    float[] flat = new float[numParams()];
+    for (ParamInfo p : graph.layout) {
+      float[] v = sd.getVariable(p.name()).getArr().castTo(DataType.FLOAT).data().asFloat();
+      System.arraycopy(v, 0, flat, p.offset(), v.length);
+    }
+    return flat;
+  }
+
+  public void setParams(float[] flat) {
+    if (flat.length != numParams()) {
+      throw new IllegalArgumentException("parameter vector has " + flat.length + " values but "
+          + cfg.model() + " with this config has " + numParams() + ": it was saved from another"
+          + " config");
+    }
+    for (ParamInfo p : graph.layout) {
+      INDArray values = Nd4j.create(Arrays.copyOfRange(flat, p.offset(), p.offset() + p.size()),
+          p.shape(), 'c').castTo(graph.dt);
+      sd.getVariable(p.name()).getArr().assign(values);
+    }
+  }
+
+  /**
+   * Training mode: adds d(loss)/d(params) for this bag to {@code grad} and returns the bag's
+   * loss. Dropout masks come from {@code dropoutSeed}.
+   */
+  public double accumulateGradient(Bag bag, int label, long dropoutSeed, double[] grad) {
+    if (grad.length != numParams()) {
+      throw new IllegalArgumentException("gradient array has " + grad.length + " values, the "
+          + "model has " + numParams() + " parameters");
+    }
+    Map<String, INDArray> feed = trainingFeed(bag, label, dropoutSeed);
+    OutAndGrad result = sd.calculateGradientsAndOutputs(feed, List.of("loss"), paramNames);
+    Map<String, INDArray> grads = result.getGradients();
+    for (ParamInfo p : graph.layout) {
+      INDArray g = grads.get(p.name());
+      if (g == null) {
+        throw new IllegalStateException("no gradient for parameter " + p.name() + " of "
+            + cfg.model());
+      }
+      double[] values = g.castTo(DataType.DOUBLE).data().asDouble();
+      int off = p.offset();
+      for (int i = 0; i < values.length; i++) {
+        grad[off + i] += values[i];
+      }
+    }
+    return result.getOutputs().get("loss").getDouble(0);
+  }
+
+  /** The training-mode loss alone (a forward pass), as {@link #accumulateGradient} returns it. */
+  double loss(Bag bag, int label, long dropoutSeed) {
+    return sd.output(trainingFeed(bag, label, dropoutSeed), "loss").get("loss").getDouble(0);
+  }
+
+  private Map<String, INDArray> trainingFeed(Bag bag, int label, long dropoutSeed) {
+    check(bag);
+    if (label < 0 || label >= cfg.numClasses()) {
+      throw new IllegalArgumentException("bag " + bag.slideId() + ": label " + label
+          + " is outside 0.." + (cfg.numClasses() - 1));
+    }
+    Map<String, INDArray> feed = inputs(bag);
+    SplittableRandom random = new SplittableRandom(dropoutSeed);
+    for (HeadGraph.Mask m : graph.masks) {
+      feed.put(m.name(), cfg.dropout() > 0 ? mask(random, bag.n(), m.width())
+          : Nd4j.ones(graph.dt, 1, m.width()));
+    }
+    INDArray onehot = Nd4j.zeros(graph.dt, 1, cfg.numClasses());
+    onehot.putScalar(0, label, 1.0);
+    feed.put("onehot", onehot);
+    if (graph.selectionBranches > 0) {
+      selectInstances(feed, bag.n());
+    }
+    return feed;
+  }
+
+  /** Evaluation mode (no dropout): class probabilities and the model's attention maps. */
+  public Prediction predict(Bag bag) {
+    check(bag);
+    Map<String, INDArray> feed = inputs(bag);
+    for (HeadGraph.Mask m : graph.masks) {
+      feed.put(m.name(), Nd4j.ones(graph.dt, 1, m.width()));
+    }
+    if (cfg.model().equals("dsmil")) {
+      selectInstances(feed, bag.n());
+    }
+    Map<String, INDArray> out = sd.output(feed, "probs", "maps");
+    float[] probs = out.get("probs").castTo(DataType.FLOAT).data().asFloat();
+    INDArray maps = out.get("maps").castTo(DataType.FLOAT);
+    int skip = cfg.model().equals("transmil") ? 1 : 0; // the class token's own column
+    float[][] attention = new float[graph.mapNames.size()][];
+    for (int k = 0; k < attention.length; k++) {
+      float[] row = maps.getRow(k).dup().data().asFloat();
+      attention[k] = Arrays.copyOfRange(row, skip, row.length);
+    }
+    return new Prediction(probs, graph.mapNames, attention);
+  }
+
+  /** Frees the parameters' native memory; the model cannot be used afterwards. */
+  @Override
+  public void close() {
+    if (!closed) {
+      closed = true;
+      for (String name : paramNames) {
+        sd.getVariable(name).getArr().close();
+      }
+    }
+  }
+
+  private void check(Bag bag) {
+    if (closed) {
+      throw new IllegalStateException("MIL model " + cfg.model() + " is closed: create another");
+    }
+    if (bag.dim() != cfg.inputDim()) {
+      throw new IllegalArgumentException("bag " + bag.slideId() + " has " + bag.dim()
+          + " features per instance but the head was configured with inputDim="
+          + cfg.inputDim());
+    }
+  }
+
+  /** The bag's placeholders other than masks and labels. */
+  private Map<String, INDArray> inputs(Bag bag) {
+    Map<String, INDArray> feed = new HashMap<>();
+    INDArray x = Nd4j.create(bag.features(), new long[] {bag.n(), bag.dim()}, 'c');
+    feed.put("x", graph.dt == DataType.FLOAT ? x : x.castTo(graph.dt));
+    if (cfg.model().equals("transmil")) {
+      feed.put("pos", GridEncoding.encode(bag.x(), bag.y(), cfg.hiddenDim(), graph.dt));
+      int tokens = bag.n() + 1;
+      int m = Math.min(cfg.transmilLandmarks(), tokens);
+      int[] seg = new int[tokens];
+      for (int t = 0; t < tokens; t++) {
+        seg[t] = (int) ((long) t * m / tokens);
+      }
+      feed.put("seg", Nd4j.createFromArray(seg));
+      feed.put("eye", Nd4j.eye(m).castTo(graph.dt));
+    }
+    return feed;
+  }
+
+  /**
+   * The instances a model picks from its own scores, found by a forward pass to {@code scores}:
+   * for CLAM each branch's k highest and k lowest attention logits (k = min(clamK, n)), fed as
+   * weight columns of 1/k; for DSMIL each class's highest instance logit, fed as one-hot rows.
+   * Ties go to the lower index.
+   */
+  private void selectInstances(Map<String, INDArray> feed, int n) {
+    INDArray scores = sd.output(feed, "scores").get("scores").castTo(DataType.DOUBLE);
+    boolean dsmil = cfg.model().equals("dsmil");
+    int k = dsmil ? 1 : Math.min(cfg.clamK(), n);
+    INDArray critical = dsmil ? Nd4j.zeros(graph.dt, cfg.numClasses(), n) : null;
+    for (int br = 0; br < graph.selectionBranches; br++) {
+      double[] s = scores.getColumn(br).dup().data().asDouble();
+      int[] order = descending(s);
+      if (dsmil) {
+        critical.putScalar(br, order[0], 1.0);
+        continue;
+      }
+      INDArray top = Nd4j.zeros(graph.dt, n, 1);
+      INDArray bottom = Nd4j.zeros(graph.dt, n, 1);
+      for (int i = 0; i < k; i++) {
+        top.putScalar(order[i], 0, 1.0 / k);
+        bottom.putScalar(order[n - 1 - i], 0, 1.0 / k);
+      }
+      feed.put("top_" + br, top);
+      feed.put("bottom_" + br, bottom);
+    }
+    if (dsmil) {
+      feed.put("critical", critical);
+    }
+  }
+
+  private static int[] descending(double[] s) {
+    Integer[] order = new Integer[s.length];
+    for (int i = 0; i < s.length; i++) {
+      order[i] = i;
+    }
+    Arrays.sort(order, (a, b) -> s[a] != s[b] ? Double.compare(s[b], s[a]) : a - b);
+    int[] out = new int[s.length];
+    for (int i = 0; i < s.length; i++) {
+      out[i] = order[i];
+    }
+    return out;
+  }
+
+  private INDArray mask(SplittableRandom random, int rows, int width) {
+    double p = cfg.dropout();
+    float keep = (float) (1 / (1 - p));
+    float[] m = new float[Math.multiplyExact(rows, width)];
+    for (int i = 0; i < m.length; i++) {
+      m[i] = random.nextDouble() < p ? 0f : keep;
+    }
+    INDArray arr = Nd4j.create(m, new long[] {rows, width}, 'c');
+    return graph.dt == DataType.FLOAT ? arr : arr.castTo(graph.dt);
+  }
+
+  private float[] initialParams(long seed) {
+    SplittableRandom random = new SplittableRandom(seed);
+    float[] flat = new float[numParams()];
+    for (int t = 0; t < graph.layout.size(); t++) {
+      ParamInfo p = graph.layout.get(t);
+      long[] shape = p.shape();
+      double fanIn = shape.length > 1 ? shape[0] : 1;
+      double fanOut = shape.length > 1 ? shape[1] : shape[0];
+      for (int i = 0; i < p.size(); i++) {
+        flat[p.offset() + i] = (float) switch (graph.inits.get(t)) {
+          case ZERO -> 0.0;
+          case ONE -> 1.0;
+          case NORMAL -> random.nextGaussian();
+          case WEIGHT -> switch (cfg.init()) {
+            case "xavier-uniform" -> {
+              double a = Math.sqrt(6 / (fanIn + fanOut));
+              yield random.nextDouble(-a, a);
+            }
+            case "xavier-normal" -> random.nextGaussian() * Math.sqrt(2 / (fanIn + fanOut));
+            default -> random.nextGaussian() * Math.sqrt(2 / fanIn);
+          };
+        };
+      }
+    }
+    return flat;
+  }
+}

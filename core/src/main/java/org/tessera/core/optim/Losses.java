@@ -1,0 +1,82 @@
+package org.tessera.core.optim;
+
+import java.util.List;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Per-bag classification losses built into a SameDiff graph, so their gradients flow through
+ * autodiff like the rest of the head. Each takes the bag's logits {@code [1, C]} and a one-hot
+ * target {@code [1, C]} (a placeholder: the graph is built once, the label changes per bag) and
+ * returns a scalar. With {@code p = softmax(logits)} and {@code y} the label:
+ *
+ * <ul>
+ *   <li>{@code ce}: {@code -log p_y}.
+ *   <li>{@code weighted-ce}: {@code w_y · (-log p_y)}. Unlike PyTorch's batch-mean weighted
+ *       cross-entropy, the mean over bags later divides by the number of bags, not by the sum of
+ *       their weights, so a heavier class really counts more.
+ *   <li>{@code focal}: {@code -α (1 - p_y)^γ log p_y}, the same α for every class (softmax focal
+ *       loss; with two classes it is the binary focal loss with α on both sides).
+ *   <li>{@code hinge}: Crammer-Singer multi-class hinge on the logits,
+ *       {@code max(0, 1 + max_{j≠y} s_j - s_y)}; with two classes this is the standard hinge
+ *       {@code max(0, 1 - t·m)} on the margin {@code m = s_1 - s_0}, {@code t = ±1}.
+ * </ul>
+ */
+public final class Losses {
+
+  public static final List<String> NAMES = List.of("ce", "weighted-ce", "focal", "hinge");
+
+  private Losses() {}
+
+  /**
+   * The scalar loss {@code name} of {@code logits} against {@code oneHot}.
+   *
+   * @param classWeights per-class weights for {@code weighted-ce} (ignored otherwise)
+   * @param alpha focal α
+   * @param gamma focal γ
+   */
+  public static SDVariable bagLoss(SameDiff sd, String name, SDVariable logits, SDVariable oneHot,
+      double[] classWeights, double alpha, double gamma) {
+    switch (name) {
+      case "ce":
+        return logProbOfLabel(sd, logits, oneHot).neg();
+      case "weighted-ce": {
+        if (classWeights == null) {
+          throw new IllegalArgumentException("loss weighted-ce needs classWeights, got null: set"
+              + " one weight per class");
+        }
+        SDVariable weights = sd.constant(Nd4j.create(classWeights, new long[] {1,
+            classWeights.length}).castTo(logits.dataType()));
+        SDVariable labelWeight = oneHot.mul(weights).sum();
+        return logProbOfLabel(sd, logits, oneHot).mul(labelWeight).neg();
+      }
+      case "focal": {
+        SDVariable logP = logProbOfLabel(sd, logits, oneHot);
+        SDVariable modulation = sd.math.pow(sd.math.exp(logP).rsub(1.0), gamma);
+        return modulation.mul(logP).mul(-alpha);
+      }
+      case "hinge": {
+        // Adding 1 - onehot makes the label's own term 0, so the max over all classes is
+        // max(0, max over the other classes), with no large sentinel constant.
+        SDVariable shifted = logits.add(oneHot.rsub(1.0));
+        return shifted.max().sub(logits.mul(oneHot).sum());
+      }
+      default:
+        throw new IllegalArgumentException("loss=" + name + " is unknown: use one of " + NAMES);
+    }
+  }
+
+  private static SDVariable logProbOfLabel(SameDiff sd, SDVariable logits, SDVariable oneHot) {
+    return logSoftmaxRows(sd, logits).mul(oneHot).sum();
+  }
+
+  /**
+   * Row-wise log-softmax of a {@code [rows, C]} matrix. Written out because SameDiff's
+   * {@code logSoftmax} with an explicit dimension cannot be differentiated in 1.0.0-M2.1.
+   */
+  public static SDVariable logSoftmaxRows(SameDiff sd, SDVariable logits) {
+    SDVariable shifted = logits.sub(logits.max(true, 1));
+    return shifted.sub(sd.math.log(sd.math.exp(shifted).sum(true, 1)));
+  }
+}
