@@ -38,7 +38,7 @@ final class RunOutputs {
   static void writePredictions(Configuration conf, Path file, LabelTable table,
       Map<String, String> splitOf, Map<String, Prediction> predictions) throws IOException {
     List<String> classes = table.classes();
-    Types.MessageTypeBuilder b = Types.buildMessage()
+    Types.GroupBuilder<MessageType> b = Types.buildMessage()
         .required(PrimitiveTypeName.BINARY).as(org.apache.parquet.schema.LogicalTypeAnnotation
             .stringType()).named("slide_id")
         .required(PrimitiveTypeName.BINARY).as(org.apache.parquet.schema.LogicalTypeAnnotation
@@ -83,7 +83,7 @@ final class RunOutputs {
         .collectAsMap());
     List<String> names = predictions.isEmpty() ? List.of()
         : predictions.values().iterator().next().attentionNames();
-    Types.MessageTypeBuilder b = Types.buildMessage()
+    Types.GroupBuilder<MessageType> b = Types.buildMessage()
         .required(PrimitiveTypeName.BINARY).as(org.apache.parquet.schema.LogicalTypeAnnotation
             .stringType()).named("slide_id")
         .required(PrimitiveTypeName.INT64).named("x")

@@ -134,7 +134,7 @@ public final class TrainStage {
     if (fs.exists(result)) {
       console.println("train: " + split.name() + " already finished (" + result + ")");
       try (var in = fs.open(result)) {
-        return JSON.readValue(in, SplitResult.class);
+        return JSON.readValue((java.io.InputStream) in, SplitResult.class);
       }
     }
     Map<String, Integer> train = labels(table, split.train());

@@ -1,5 +1,6 @@
 package org.tessera.core.nn.mil;
 
+import java.io.Serializable;
 import java.util.List;
 
 /**
@@ -7,7 +8,8 @@ import java.util.List;
  * {@code attention[k][i]} being the score of instance {@code i} in the map named
  * {@code attentionNames.get(k)}. What a map holds depends on the model; see {@link MilModel}.
  */
-public record Prediction(float[] probabilities, List<String> attentionNames, float[][] attention) {
+public record Prediction(float[] probabilities, List<String> attentionNames, float[][] attention)
+    implements Serializable {
 
   public Prediction {
     attentionNames = List.copyOf(attentionNames);
