@@ -92,8 +92,7 @@ public final class TrainStage {
     Path runDir = qualify(conf, s.out());
     JsonNode manifest = readManifest(conf, featRoot, s.expectEncoder());
 
-    LabelTable table = LabelTable.read(java.nio.file.Path.of(s.labels()),
-        s.classes().isEmpty() ? null : s.classes());
+    LabelTable table = LabelTable.read(java.nio.file.Path.of(s.labels()), s.classes());
     List<Splits.Split> splits = splits(table, s);
     Map<String, Long> tileCounts = featureSlides(spark, conf, featRoot, table);
 
@@ -324,12 +323,14 @@ public final class TrainStage {
       throws IOException {
     FileSystem fs = runDir.getFileSystem(conf);
     Path file = new Path(runDir, CONFIG);
+    // Compared as read back from text, so number types (int or long) cannot differ.
+    JsonNode wanted = JSON.readTree(JSON.writeValueAsString(config));
     if (fs.exists(file)) {
       JsonNode existing;
       try (var in = fs.open(file)) {
         existing = JSON.readTree(in);
       }
-      if (!existing.equals(config)) {
+      if (!existing.equals(wanted)) {
         if (!overwrite) {
           throw new IllegalArgumentException(runDir + " holds a run with other settings ("
               + file + "): use --overwrite to replace it, or another --out");
