@@ -58,11 +58,17 @@ class TesseraCliTest {
   void everySubcommandDocumentsItsOptions() {
     Result top = cli("--help");
     assertEquals(0, top.code());
-    for (String sub : List.of("synth", "tile", "inspect", "demo")) {
+    for (String sub : List.of("synth", "tile", "embed", "import-features", "train", "inspect", "demo")) {
       assertTrue(top.out().contains(sub), "top-level help lists " + sub);
       Result help = cli(sub, "--help");
       assertEquals(0, help.code(), sub);
       assertTrue(help.out().contains("Usage: tessera " + sub), help.out());
+    }
+    Result train = cli("train", "--help");
+    for (String flag : List.of("--features", "--labels", "--model", "--workers", "--out",
+        "--seed", "--folds", "--optimizer", "--loss", "--epochs", "--patience",
+        "--expect-encoder")) {
+      assertTrue(train.out().contains(flag), "train --help documents " + flag);
     }
     Result tile = cli("tile", "--help");
     for (String flag : List.of("--slides", "--out", "--mpp", "--magnification", "--tile",
