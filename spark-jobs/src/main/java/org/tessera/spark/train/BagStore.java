@@ -72,6 +72,10 @@ final class BagStore implements AutoCloseable {
         .mapPartitions(BagStore::assemble)
         .persist(StorageLevel.MEMORY_AND_DISK());
     bags.setName("tessera feature bags");
+    // Every step ships the RDD's lineage with its tasks; from the Parquet scan that is megabytes
+    // per step. Cutting it to the cached blocks keeps a step's tasks small. The price: a lost
+    // executor's bags cannot be recomputed, so the run fails and resumes from its checkpoint.
+    bags.rdd().localCheckpoint();
     // Materialises the cache as well as checking it.
     long count = bags.count();
     if (count != wanted.size()) {

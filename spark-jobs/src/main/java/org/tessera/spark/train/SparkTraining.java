@@ -22,7 +22,7 @@ import scala.Tuple2;
 /**
  * Gradients and predictions computed where the bags are cached. A step broadcasts the parameters,
  * every partition sums the gradients of the step's bags it holds (the others cost a look-up), the
- * partial sums meet in a {@code treeAggregate}, and the broadcast is destroyed. Sums are in double
+ * partial sums meet in a {@code treeReduce}, and the broadcast is destroyed. Sums are in double
  * ({@link GradientSum}), so the result equals the single-JVM sum to double rounding however the
  * bags are spread.
  */
@@ -73,7 +73,9 @@ final class SparkTraining implements GradientSource, Predictor {
               sum.gradientSum()));
         }
         return List.of(sum).iterator();
-      }).treeAggregate(new GradientSum(n), GradientSum::merge, GradientSum::merge);
+        // treeReduce, not treeAggregate: an aggregate's zero value (a gradient-sized array)
+        // would travel inside every task.
+      }).treeReduce(GradientSum::merge);
     } finally {
       weights.destroy();
     }
