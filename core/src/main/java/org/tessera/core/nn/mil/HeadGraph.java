@@ -256,7 +256,10 @@ final class HeadGraph {
   /** Iterative Moore-Penrose pseudo-inverse (Razavi et al.), 6 iterations as in Nyströmformer. */
   private SDVariable pseudoInverse(SDVariable a, SDVariable eye) {
     SDVariable abs = sd.math.abs(a);
-    SDVariable z = sd.transpose(a).div(abs.sum(1).max().mul(abs.sum(0).max()));
+    // A multiplied reciprocal, not a division: SameDiff 1.0.0-M2.1 gets the divisor's gradient
+    // wrong when a matrix is divided by a scalar variable.
+    SDVariable scale = sd.math.pow(abs.sum(1).max().mul(abs.sum(0).max()), -1);
+    SDVariable z = sd.transpose(a).mul(scale);
     for (int it = 0; it < 6; it++) {
       SDVariable az = a.mmul(z);
       SDVariable inner = eye.mul(7).sub(az);
