@@ -209,6 +209,9 @@ public final class MilModel implements AutoCloseable {
     Map<String, INDArray> feed = new HashMap<>();
     INDArray x = Nd4j.create(bag.features(), new long[] {bag.n(), bag.dim()}, 'c');
     feed.put("x", graph.dt == DataType.FLOAT ? x : x.castTo(graph.dt));
+    if (cfg.model().equals("mean")) {
+      feed.put("pool", Nd4j.valueArrayOf(new long[] {1, bag.n()}, 1.0 / bag.n(), graph.dt));
+    }
     if (cfg.model().equals("transmil")) {
       feed.put("pos", GridEncoding.encode(bag.x(), bag.y(), cfg.hiddenDim(), graph.dt));
       int tokens = bag.n() + 1;
