@@ -46,6 +46,7 @@ public final class MilModel implements AutoCloseable {
   private final SameDiff sd;
   private final List<String> paramNames = new ArrayList<>();
   private boolean closed;
+  private boolean backwardBuilt;
 
   private MilModel(MilConfig cfg, long seed, DataType dt) {
     this.cfg = cfg;
@@ -117,7 +118,15 @@ public final class MilModel implements AutoCloseable {
           + "model has " + numParams() + " parameters");
     }
     Map<String, INDArray> feed = trainingFeed(bag, label, dropoutSeed);
-    OutAndGrad result = sd.calculateGradientsAndOutputs(feed, List.of("loss"), paramNames);
+    OutAndGrad result;
+    if (backwardBuilt) {
+      result = sd.calculateGradientsAndOutputs(feed, List.of("loss"), paramNames);
+    } else {
+      // The first call builds the backward graph, which SameDiff announces op by op on stdout.
+      result = QuietStdout.call(
+          () -> sd.calculateGradientsAndOutputs(feed, List.of("loss"), paramNames));
+      backwardBuilt = true;
+    }
     Map<String, INDArray> grads = result.getGradients();
     for (ParamInfo p : graph.layout) {
       INDArray g = grads.get(p.name());
