@@ -28,7 +28,7 @@ import org.tessera.core.train.BagStep;
  */
 public final class SyncBench {
 
-  public static void main(String[] args) {
+  public static void main(String[] args) throws Exception {
     int k = Integer.parseInt(args[0]);
     int n = Integer.parseInt(args[1]);
     int dim = Integer.parseInt(args[2]);

@@ -12,7 +12,14 @@ import org.tessera.core.optim.Losses;
  * Builds one head's SameDiff graph once, with the bag as placeholders so it is reused for every
  * bag. Names the graph's placeholders and outputs for {@link MilModel}, which feeds and runs it.
  *
- * <p>Placeholders: {@code x [n, inputDim]}; {@code onehot [1, C]}; dropout masks ({@link #masks},
+ * <p>The first layer's pre-activation {@code pre = x W + b} ({@code [n, hidden]}) is not computed
+ * in the graph: {@link MilModel} computes it with one GEMM and sets it as the array of the
+ * variable {@code pre}, asks the graph for d(loss)/d(pre) and forms {@code fc.weight}'s gradient
+ * as {@code x^T d(pre)} itself. SameDiff's matmul backward would also compute d(loss)/dx, an
+ * {@code [n, inputDim]} product nobody needs and the largest one of the step. {@code fc.weight}
+ * and {@code fc.bias} are graph variables only to hold their values.
+ *
+ * <p>Placeholders: {@code onehot [1, C]}; dropout masks ({@link #masks},
  * fed {@code [n, width]} in training and a broadcast row of ones in evaluation); CLAM's selected
  * instances {@code top_c}/{@code bottom_c} (int {@code [k]}); TransMIL's {@code pos [n, hidden]},
  * landmark segment ids {@code seg [n + 1]} and {@code eye [m, m]}. Outputs: {@code loss} (scalar),
@@ -20,6 +27,11 @@ import org.tessera.core.optim.Losses;
  * for CLAM, {@code scores [n, branches]}, the attention logits that pick the instances.
  */
 final class HeadGraph {
+
+  /** The variable holding the first layer's pre-activation, and that layer's parameters. */
+  static final String PRE = "pre";
+  static final String FC_WEIGHT = "fc.weight";
+  static final String FC_BIAS = "fc.bias";
 
   /** How a parameter tensor starts. */
   enum Init { WEIGHT, ZERO, ONE, NORMAL }
@@ -38,13 +50,13 @@ final class HeadGraph {
   int selectionBranches;
   int numParams;
 
-  private final SDVariable x;
+  private final SDVariable pre;
   private final SDVariable onehot;
 
   HeadGraph(MilConfig cfg, DataType dt) {
     this.cfg = cfg;
     this.dt = dt;
-    x = sd.placeHolder("x", dt, -1, cfg.inputDim());
+    pre = sd.var(PRE, Nd4j.zeros(dt, 1, cfg.hiddenDim()));
     onehot = sd.placeHolder("onehot", dt, 1, cfg.numClasses());
     switch (cfg.model()) {
       case "mean", "max" -> pooled(cfg.model().equals("max"));
@@ -294,11 +306,14 @@ final class HeadGraph {
 
   // ---- shared pieces ----
 
-  /** h = dropout(ReLU(x W + b)), the instance embedding every head starts from. */
+  /**
+   * h = dropout(ReLU(x W + b)), the instance embedding every head starts from; {@code x W + b}
+   * arrives as {@code pre} (see the class comment).
+   */
   private SDVariable embed() {
-    SDVariable w = weight("fc.weight", cfg.inputDim(), cfg.hiddenDim());
-    SDVariable b = bias("fc.bias", cfg.hiddenDim());
-    return dropout(sd.nn.relu(x.mmul(w).add(b), 0), "drop_h", cfg.hiddenDim());
+    weight(FC_WEIGHT, cfg.inputDim(), cfg.hiddenDim());
+    bias(FC_BIAS, cfg.hiddenDim());
+    return dropout(sd.nn.relu(pre, 0), "drop_h", cfg.hiddenDim());
   }
 
   /** Attention logits {@code [n, branches]}: w^T tanh(V h) or w^T (tanh(V h) ⊙ sigmoid(U h)). */

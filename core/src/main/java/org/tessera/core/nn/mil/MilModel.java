@@ -45,6 +45,10 @@ public final class MilModel implements AutoCloseable {
   private final HeadGraph graph;
   private final SameDiff sd;
   private final List<String> paramNames = new ArrayList<>();
+  /** What the graph differentiates: every parameter but the first layer's, and {@code pre}. */
+  private final List<String> graphGradients = new ArrayList<>();
+  /** The bag last set up by {@link #inputs}, needed for the first layer's gradient. */
+  private INDArray input;
   private boolean closed;
   private boolean backwardBuilt;
 
@@ -54,7 +58,11 @@ public final class MilModel implements AutoCloseable {
     this.sd = graph.sd;
     for (ParamInfo p : graph.layout) {
       paramNames.add(p.name());
+      if (!p.name().equals(HeadGraph.FC_WEIGHT) && !p.name().equals(HeadGraph.FC_BIAS)) {
+        graphGradients.add(p.name());
+      }
     }
+    graphGradients.add(HeadGraph.PRE);
     setParams(initialParams(seed));
   }
 
@@ -120,14 +128,17 @@ public final class MilModel implements AutoCloseable {
     Map<String, INDArray> feed = trainingFeed(bag, label, dropoutSeed);
     OutAndGrad result;
     if (backwardBuilt) {
-      result = sd.calculateGradientsAndOutputs(feed, List.of("loss"), paramNames);
+      result = sd.calculateGradientsAndOutputs(feed, List.of("loss"), graphGradients);
     } else {
       // The first call builds the backward graph, which SameDiff announces op by op on stdout.
       result = QuietStdout.call(
-          () -> sd.calculateGradientsAndOutputs(feed, List.of("loss"), paramNames));
+          () -> sd.calculateGradientsAndOutputs(feed, List.of("loss"), graphGradients));
       backwardBuilt = true;
     }
-    Map<String, INDArray> grads = result.getGradients();
+    Map<String, INDArray> grads = new HashMap<>(result.getGradients());
+    INDArray dPre = grads.get(HeadGraph.PRE);
+    grads.put(HeadGraph.FC_WEIGHT, Nd4j.gemm(input, dPre, true, false));
+    grads.put(HeadGraph.FC_BIAS, dPre.sum(0));
     for (ParamInfo p : graph.layout) {
       INDArray g = grads.get(p.name());
       if (g == null) {
@@ -213,11 +224,17 @@ public final class MilModel implements AutoCloseable {
     }
   }
 
-  /** The bag's placeholders other than masks and labels. */
+  /**
+   * The bag's placeholders other than masks and labels; sets {@code pre} to the bag's first-layer
+   * pre-activation.
+   */
   private Map<String, INDArray> inputs(Bag bag) {
     Map<String, INDArray> feed = new HashMap<>();
     INDArray x = Nd4j.create(bag.features(), new long[] {bag.n(), bag.dim()}, 'c');
-    feed.put("x", graph.dt == DataType.FLOAT ? x : x.castTo(graph.dt));
+    input = graph.dt == DataType.FLOAT ? x : x.castTo(graph.dt);
+    INDArray pre = input.mmul(sd.getVariable(HeadGraph.FC_WEIGHT).getArr());
+    pre.addiRowVector(sd.getVariable(HeadGraph.FC_BIAS).getArr());
+    sd.getVariable(HeadGraph.PRE).setArray(pre);
     if (cfg.model().equals("mean")) {
       feed.put("pool", Nd4j.valueArrayOf(new long[] {1, bag.n()}, 1.0 / bag.n(), graph.dt));
     }
@@ -281,11 +298,18 @@ public final class MilModel implements AutoCloseable {
   }
 
   private INDArray mask(SplittableRandom random, int rows, int width) {
-    double p = cfg.dropout();
-    float keep = (float) (1 / (1 - p));
+    // Four 16-bit draws per random long (masks are the largest random draw of a step): an entry
+    // is dropped when its draw is below cut, so with probability cut / 2^16, which keep undoes.
+    int cut = (int) Math.min(65535, Math.round(cfg.dropout() * 65536));
+    float keep = (float) (65536.0 / (65536 - cut));
     float[] m = new float[Math.multiplyExact(rows, width)];
+    long bits = 0;
     for (int i = 0; i < m.length; i++) {
-      m[i] = random.nextDouble() < p ? 0f : keep;
+      if ((i & 3) == 0) {
+        bits = random.nextLong();
+      }
+      m[i] = (int) (bits & 0xFFFF) < cut ? 0f : keep;
+      bits >>>= 16;
     }
     INDArray arr = Nd4j.create(m, new long[] {rows, width}, 'c');
     return graph.dt == DataType.FLOAT ? arr : arr.castTo(graph.dt);
