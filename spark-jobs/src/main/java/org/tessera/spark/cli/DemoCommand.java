@@ -2,13 +2,19 @@ package org.tessera.spark.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.spark.sql.SparkSession;
+import org.tessera.core.optim.OptimizerConfig;
+import org.tessera.core.train.TrainLoop;
 import org.tessera.spark.embed.EmbedSettings;
 import org.tessera.spark.embed.EmbedStage;
 import org.tessera.spark.io.Inspector;
 import org.tessera.spark.tile.TileSettings;
 import org.tessera.spark.tile.TileStage;
+import org.tessera.spark.train.HeadOptions;
+import org.tessera.spark.train.TrainSettings;
+import org.tessera.spark.train.TrainStage;
 import org.tessera.wsi.synth.CohortParams;
 import org.tessera.wsi.synth.SynthCohort;
 import org.tessera.wsi.tiling.TilingParams;
@@ -19,14 +25,29 @@ import picocli.CommandLine.Option;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = {"Run the pipeline end to end on a synthetic cohort, on Spark local mode by "
-        + "default: synth -> tile -> embed, then a summary.",
+        + "default: synth -> tile -> embed -> train, then a summary.",
         "Re-running skips the stages (and slides) that are already done."})
 final class DemoCommand implements Callable<Integer> {
   @Option(names = "--out", paramLabel = "DIR", description = "Output folder (default: ${DEFAULT-VALUE}).")
   Path out = Path.of("tessera-demo");
 
   @Option(names = "--slides", paramLabel = "N", description = "Slides in the cohort (default: ${DEFAULT-VALUE}).")
-  int slides = CohortParams.defaults().slides();
+  int slides = 32;
+
+  @Option(names = "--width", paramLabel = "PX", description = "Level-0 width of each slide (default: ${DEFAULT-VALUE}).")
+  int width = 3072;
+
+  @Option(names = "--height", paramLabel = "PX", description = "Level-0 height of each slide (default: ${DEFAULT-VALUE}).")
+  int height = 2304;
+
+  @Option(names = "--model", paramLabel = "NAME", description = "MIL head to train (default: ${DEFAULT-VALUE}).")
+  String model = "gated-abmil";
+
+  @Option(names = "--workers", paramLabel = "K", description = "Data-parallel training width (default: ${DEFAULT-VALUE}).")
+  int workers = 2;
+
+  @Option(names = "--epochs", paramLabel = "N", description = "Training epochs at most (default: ${DEFAULT-VALUE}).")
+  int epochs = 40;
 
   @Option(names = "--seed", paramLabel = "S", description = "Cohort seed (default: ${DEFAULT-VALUE}).")
   long seed = CohortParams.defaults().seed();
@@ -40,16 +61,18 @@ final class DemoCommand implements Callable<Integer> {
     Path cohort = out.resolve("cohort");
     Path tiles = out.resolve("tiles");
     Path features = out.resolve("features");
-    CohortParams params = CohortParams.defaults().withSlides(slides).withSeed(seed);
+    Path run = out.resolve("run");
+    CohortParams params = CohortParams.defaults().withSlides(slides).withSeed(seed)
+        .withSize(width, height);
 
-    System.out.println("== 1/3 synth: " + slides + " synthetic slides -> " + cohort);
+    System.out.println("== 1/4 synth: " + slides + " synthetic slides -> " + cohort);
     if (Files.exists(cohort.resolve(SynthCohort.MASKS_DIR).resolve(SynthCohort.MASKS_JSON))) {
       System.out.println("   already there, skipped");
     } else {
       new SynthCohort(params).generate(cohort);
     }
 
-    System.out.println("== 2/3 tile: tissue detection and a 256 px grid at 0.5 um/px -> " + tiles);
+    System.out.println("== 2/4 tile: tissue detection and a 256 px grid at 0.5 um/px -> " + tiles);
     SparkSession session = spark.session("tessera demo");
     // Half the synthetic slides are generic TIFFs, which carry no pixel size: state it.
     TilingParams tiling = new TilingParams(0.5, 256, 256, 0.5, 16, params.mpp(),
@@ -60,13 +83,22 @@ final class DemoCommand implements Callable<Integer> {
         cohort.resolve(SynthCohort.SLIDES_DIR).toString(), tiles.toString(), settings, System.out);
     System.out.println(summary.describe());
 
-    System.out.println("== 3/3 embed: small-cnn (seeded random weights) features of every tile -> "
+    System.out.println("== 3/4 embed: small-cnn (seeded random weights) features of every tile -> "
         + features);
     EmbedSettings embed = new EmbedSettings("small-cnn", "", "", true, seed, 0, 32, "none", "",
         4000, false, settings.cacheDir());
     EmbedStage.Summary embedded = EmbedStage.run(session, tiles.toString(), features.toString(),
         embed, System.out);
     System.out.println(embedded.describe());
+
+    System.out.println("== 4/4 train: " + model + " on " + workers + " workers -> " + run);
+    TrainSettings train = new TrainSettings(features.toString(),
+        cohort.resolve(SynthCohort.LABELS_CSV).toString(), run.toString(), List.of(), workers,
+        seed, 0, 0.2, 8, "small-cnn", HeadOptions.of(model),
+        OptimizerConfig.defaults("adam").withLearningRate(2e-4).withWeightDecay(1e-5),
+        new TrainLoop.Settings(epochs, 10, 0), false);
+    TrainStage.Summary trained = TrainStage.run(session, train, System.out);
+    System.out.println(trained.describe());
 
     var report = Inspector.inspect(session, tiles.toString());
     long tileRows = report.path("tables").path("tiles").path("rows").asLong();
@@ -77,6 +109,8 @@ final class DemoCommand implements Callable<Integer> {
     System.out.println("   features:   " + features.resolve("features").toAbsolutePath()
         + " (" + embedded.encoder().featureDim() + "-d)");
     System.out.println("   QC images:  " + tiles.resolve("qc").toAbsolutePath());
+    System.out.println("   trained:    " + run.toAbsolutePath() + " (history.jsonl, "
+        + "predictions.parquet, attention.parquet)");
     System.out.println("   inspect:    bin/tessera inspect " + tiles);
     return summary.failed() == 0 && embedded.failed() == 0 ? 0 : 1;
   }

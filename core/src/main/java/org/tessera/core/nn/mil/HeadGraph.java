@@ -64,7 +64,10 @@ final class HeadGraph {
     SDVariable h = embed();
     SDVariable w = weight("classifier.weight", cfg.hiddenDim(), cfg.numClasses());
     SDVariable b = bias("classifier.bias", cfg.numClasses());
-    SDVariable z = max ? h.max(true, 0) : h.mean(true, 0);
+    // A reduction over a dimension of length 1 fails in SameDiff 1.0.0-M2.1 (a one-instance bag),
+    // so the mean is a product with a fed row of 1/n and the max runs over one extra low row.
+    SDVariable z = max ? maxOverInstances(h, cfg.hiddenDim())
+        : sd.placeHolder("pool", dt, 1, -1).mmul(h);
     SDVariable logits = z.mmul(w).add(b);
     // For mean pooling these per-instance logits average exactly to the bag's logits.
     sd.identity("maps", sd.transpose(h.mmul(w).add(b)));
@@ -162,7 +165,7 @@ final class HeadGraph {
     SDVariable h = embed();
     SDVariable instanceLogits = h.mmul(weight("instance_classifier.weight", hidden, classes))
         .add(bias("instance_classifier.bias", classes));
-    SDVariable maxLogits = instanceLogits.max(true, 0);
+    SDVariable maxLogits = maxOverInstances(instanceLogits, classes);
     sd.identity("scores", instanceLogits);
     selectionBranches = classes;
     // Each class's critical instance arrives as a one-hot row, so selecting it is a product.
@@ -222,54 +225,63 @@ final class HeadGraph {
 
   private record Nystrom(SDVariable out, SDVariable clsRow) {}
 
+  /**
+   * Multi-head Nyström self-attention, all heads at once as {@code [heads, T, dh]} batches.
+   * Landmarks are the means of {@code m} contiguous token segments ({@code seg}), so the cost is
+   * O(T m) instead of O(T²).
+   */
   private Nystrom nystrom(SDVariable u, String p, SDVariable seg, SDVariable eye,
       boolean wantClsRow) {
     int hidden = cfg.hiddenDim();
     int heads = MilConfig.TRANSMIL_HEADS;
     int dh = hidden / heads;
-    SDVariable wq = weight(p + ".q.weight", hidden, hidden);
-    SDVariable wk = weight(p + ".k.weight", hidden, hidden);
-    SDVariable wv = weight(p + ".v.weight", hidden, hidden);
-    SDVariable[] outs = new SDVariable[heads];
-    SDVariable clsRow = null;
-    for (int i = 0; i < heads; i++) {
-      SDVariable q = u.mmul(columns(wq, i * dh, dh)).mul(1 / Math.sqrt(dh));
-      SDVariable k = u.mmul(columns(wk, i * dh, dh));
-      SDVariable v = u.mmul(columns(wv, i * dh, dh));
-      SDVariable ql = sd.segmentMean(q, seg);
-      SDVariable kl = sd.segmentMean(k, seg);
-      SDVariable a1 = sd.nn.softmax(sd.mmul(q, kl, false, true, false), 1);
-      SDVariable a2 = sd.nn.softmax(sd.mmul(ql, kl, false, true, false), 1);
-      SDVariable a3 = sd.nn.softmax(sd.mmul(ql, k, false, true, false), 1);
-      SDVariable a2inv = pseudoInverse(a2, eye);
-      outs[i] = a1.mmul(a2inv).mmul(a3.mmul(v));
-      if (wantClsRow) {
-        SDVariable row = sd.gather(a1, new int[] {0}, 0).mmul(a2inv).mmul(a3);
-        clsRow = clsRow == null ? row : clsRow.add(row);
-      }
-    }
-    SDVariable out = sd.concat(1, outs).mmul(weight(p + ".out.weight", hidden, hidden))
+    SDVariable q = u.mmul(weight(p + ".q.weight", hidden, hidden)).mul(1 / Math.sqrt(dh));
+    SDVariable k = u.mmul(weight(p + ".k.weight", hidden, hidden));
+    SDVariable v = u.mmul(weight(p + ".v.weight", hidden, hidden));
+    SDVariable ql = byHead(sd.segmentMean(q, seg), heads, dh);
+    SDVariable kl = byHead(sd.segmentMean(k, seg), heads, dh);
+    q = byHead(q, heads, dh);
+    k = byHead(k, heads, dh);
+    v = byHead(v, heads, dh);
+    SDVariable a1 = sd.nn.softmax(sd.mmul(q, kl, false, true, false), 2);
+    SDVariable a2 = sd.nn.softmax(sd.mmul(ql, kl, false, true, false), 2);
+    SDVariable a3 = sd.nn.softmax(sd.mmul(ql, k, false, true, false), 2);
+    SDVariable a2inv = pseudoInverse(a2, eye);
+    SDVariable out = sd.mmul(sd.mmul(a1, a2inv), sd.mmul(a3, v));
+    SDVariable merged = sd.permute(out, 1, 0, 2).reshape(-1, hidden);
+    SDVariable projected = merged.mmul(weight(p + ".out.weight", hidden, hidden))
         .add(bias(p + ".out.bias", hidden));
-    return new Nystrom(out, clsRow == null ? null : clsRow.div(heads));
+    SDVariable clsRow = null;
+    if (wantClsRow) {
+      // The class token's attention row: its query row through the same three factors.
+      SDVariable q0 = sd.slice(a1, new int[] {0, 0, 0}, heads, 1, -1);
+      clsRow = sd.mmul(sd.mmul(q0, a2inv), a3).mean(0).reshape(1, -1);
+    }
+    return new Nystrom(projected, clsRow);
+  }
+
+  /** {@code [T, heads * dh]} to {@code [heads, T, dh]}. */
+  private SDVariable byHead(SDVariable v, int heads, int dh) {
+    return sd.permute(v.reshape(-1, heads, dh), 1, 0, 2);
   }
 
   /** Iterative Moore-Penrose pseudo-inverse (Razavi et al.), 6 iterations as in Nyströmformer. */
   private SDVariable pseudoInverse(SDVariable a, SDVariable eye) {
+    // Scaled by the largest row and column sums over all heads, as Nyströmformer does. A
+    // multiplied reciprocal, not a division: SameDiff 1.0.0-M2.1 gets the divisor's gradient
+    // wrong when a tensor is divided by a scalar variable.
     SDVariable abs = sd.math.abs(a);
-    SDVariable z = sd.transpose(a).div(abs.sum(1).max().mul(abs.sum(0).max()));
+    SDVariable scale = sd.math.pow(abs.sum(true, 2).max(true, 0, 1, 2)
+        .mul(abs.sum(true, 1).max(true, 0, 1, 2)), -1);
+    SDVariable z = sd.permute(a, 0, 2, 1).mul(scale);
     for (int it = 0; it < 6; it++) {
-      SDVariable az = a.mmul(z);
+      SDVariable az = sd.mmul(a, z);
       SDVariable inner = eye.mul(7).sub(az);
-      inner = eye.mul(15).sub(az.mmul(inner));
-      inner = eye.mul(13).sub(az.mmul(inner));
-      z = z.mmul(inner).mul(0.25);
+      inner = eye.mul(15).sub(sd.mmul(az, inner));
+      inner = eye.mul(13).sub(sd.mmul(az, inner));
+      z = sd.mmul(z, inner).mul(0.25);
     }
     return z;
-  }
-
-  /** Columns of a weight matrix: one head's share of a projection. */
-  private SDVariable columns(SDVariable w, int from, int count) {
-    return sd.slice(w, new int[] {0, from}, (int) w.getShape()[0], count);
   }
 
   private SDVariable layerNorm(SDVariable v, String p) {
@@ -310,6 +322,12 @@ final class HeadGraph {
   }
 
   /** The constant column e_c of length {@code size}: {@code v.mmul(e_c)} is v's column c. */
+  /** Column maxima of {@code v} [n, width], correct for n = 1 (see {@link #pooled}). */
+  private SDVariable maxOverInstances(SDVariable v, int width) {
+    SDVariable low = sd.constant(Nd4j.valueArrayOf(new long[] {1, width}, -1e30, dt));
+    return sd.concat(0, v, low).max(true, 0);
+  }
+
   private SDVariable unit(int size, int c) {
     return sd.constant(Nd4j.zeros(dt, size, 1).putScalar(c, 0, 1.0));
   }

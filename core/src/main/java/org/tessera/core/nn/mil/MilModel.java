@@ -46,6 +46,7 @@ public final class MilModel implements AutoCloseable {
   private final SameDiff sd;
   private final List<String> paramNames = new ArrayList<>();
   private boolean closed;
+  private boolean backwardBuilt;
 
   private MilModel(MilConfig cfg, long seed, DataType dt) {
     this.cfg = cfg;
@@ -117,7 +118,15 @@ public final class MilModel implements AutoCloseable {
           + "model has " + numParams() + " parameters");
     }
     Map<String, INDArray> feed = trainingFeed(bag, label, dropoutSeed);
-    OutAndGrad result = sd.calculateGradientsAndOutputs(feed, List.of("loss"), paramNames);
+    OutAndGrad result;
+    if (backwardBuilt) {
+      result = sd.calculateGradientsAndOutputs(feed, List.of("loss"), paramNames);
+    } else {
+      // The first call builds the backward graph, which SameDiff announces op by op on stdout.
+      result = QuietStdout.call(
+          () -> sd.calculateGradientsAndOutputs(feed, List.of("loss"), paramNames));
+      backwardBuilt = true;
+    }
     Map<String, INDArray> grads = result.getGradients();
     for (ParamInfo p : graph.layout) {
       INDArray g = grads.get(p.name());
@@ -209,6 +218,9 @@ public final class MilModel implements AutoCloseable {
     Map<String, INDArray> feed = new HashMap<>();
     INDArray x = Nd4j.create(bag.features(), new long[] {bag.n(), bag.dim()}, 'c');
     feed.put("x", graph.dt == DataType.FLOAT ? x : x.castTo(graph.dt));
+    if (cfg.model().equals("mean")) {
+      feed.put("pool", Nd4j.valueArrayOf(new long[] {1, bag.n()}, 1.0 / bag.n(), graph.dt));
+    }
     if (cfg.model().equals("transmil")) {
       feed.put("pos", GridEncoding.encode(bag.x(), bag.y(), cfg.hiddenDim(), graph.dt));
       int tokens = bag.n() + 1;

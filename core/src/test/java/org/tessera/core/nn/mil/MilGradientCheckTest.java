@@ -9,7 +9,8 @@ import org.tessera.core.data.Bag;
 
 /**
  * Autodiff gradients of every model (and, through gated-abmil, every loss) against central finite
- * differences of the loss, in double precision, with dropout on: the masks are fixed by the seed,
+ * differences (step 1e-5, small enough not to cross ReLU or max kinks) of the loss, in double
+ * precision, with dropout on: the masks are fixed by the seed,
  * so the loss is a deterministic function of the parameters.
  */
 class MilGradientCheckTest {
@@ -46,8 +47,8 @@ class MilGradientCheckTest {
       for (int c = 0; c < checks; c++) {
         int j = p.length <= 250 ? c : pick.nextInt(p.length);
         float orig = p[j];
-        float up = (float) (orig + 1e-3);
-        float down = (float) (orig - 1e-3);
+        float up = (float) (orig + 1e-5);
+        float down = (float) (orig - 1e-5);
         p[j] = up;
         m.setParams(p);
         double lUp = m.loss(bag, label, dropoutSeed);
@@ -65,7 +66,7 @@ class MilGradientCheckTest {
       m.setParams(p);
       System.out.printf("%s/%s: %d params, %d checked, worst relative error %.2e (%s)%n", model,
           loss, p.length, checks, worst, worstAt);
-      assertTrue(worst < 1e-3, model + "/" + loss + ": worst relative error " + worst + " at "
+      assertTrue(worst < 1e-4, model + "/" + loss + ": worst relative error " + worst + " at "
           + worstAt);
     }
   }
