@@ -6,11 +6,13 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+/** {@code tessera report}: options for {@link ReportStage}. */
 @Command(name = "report", mixinStandardHelpOptions = true,
     description = "Write RUN/report/index.html with PNG figures: headline metrics with "
-        + "confidence intervals, ROC and PR curves, training curves, the confusion matrix, "
-        + "attention heatmaps over slide thumbnails with their most attended tiles, and the "
-        + "run's configuration. Reads metrics.json from tessera evaluate when present.")
+        + "confidence intervals, ROC and PR curves, loss and AUC per epoch, the confusion "
+        + "matrix, attention heatmaps over slide thumbnails with their most attended tiles, and "
+        + "the run's configuration and provenance. Needs RUN/metrics.json: run tessera "
+        + "evaluate --run RUN first.")
 final class ReportCommand implements Callable<Integer> {
 
   @Option(names = "--run", required = true, paramLabel = "RUN",
@@ -18,7 +20,9 @@ final class ReportCommand implements Callable<Integer> {
   String run;
 
   @Option(names = "--heatmaps", paramLabel = "N",
-      description = "Slides drawn with their attention (default: ${DEFAULT-VALUE}).")
+      description = "Slides drawn with their attention, from the test split when it has "
+          + "slides: the surest positives and about a third negatives "
+          + "(default: ${DEFAULT-VALUE}).")
   int heatmaps = 6;
 
   @Option(names = "--top-tiles", paramLabel = "N",
@@ -30,7 +34,8 @@ final class ReportCommand implements Callable<Integer> {
           + "(default: <java.io.tmpdir>/tessera-slide-cache).")
   String cacheDir = RunOptions.DEFAULT_CACHE_DIR;
 
-  @Option(names = "--summary-json", paramLabel = "FILE", description = "Also write the summary as JSON.")
+  @Option(names = "--summary-json", paramLabel = "FILE",
+      description = "Also write the summary as JSON.")
   java.nio.file.Path summaryJson;
 
   @Mixin

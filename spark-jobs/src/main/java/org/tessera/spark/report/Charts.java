@@ -21,6 +21,7 @@ import org.jfree.chart.renderer.xy.XYBlockRenderer;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.chart.title.TextTitle;
 import org.jfree.chart.ui.RectangleAnchor;
+import org.jfree.chart.ui.TextAnchor;
 import org.jfree.data.xy.DefaultXYZDataset;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
@@ -44,12 +45,16 @@ final class Charts {
   /** A curve to draw: its legend name, points, and whether it is the split in focus (solid). */
   record Curve(String name, double[] x, double[] y, boolean solid) {}
 
+  /** One marked point, such as the operating point of a decision threshold. */
+  record Point(String name, double x, double y) {}
+
   /**
    * ROC or precision-recall curves over [0, 1]². {@code chance} adds the ROC diagonal; a PR
-   * curve has no single chance line across classes, so it is left out there.
+   * curve's chance line depends on the class balance, so it is left out there. {@code point},
+   * when finite, is drawn as a marker with its own legend entry.
    */
   static void curves(Path file, String title, String xLabel, String yLabel, List<Curve> curves,
-      boolean chance) throws IOException {
+      Point point, boolean chance) throws IOException {
     XYSeriesCollection data = new XYSeriesCollection();
     for (Curve c : curves) {
       // Curves double back on ties and repeat points: keep them in the order given.
@@ -67,6 +72,12 @@ final class Charts {
       d.add(1, 1);
       data.addSeries(d);
     }
+    boolean marked = point != null && Double.isFinite(point.x()) && Double.isFinite(point.y());
+    if (marked) {
+      XYSeries m = new XYSeries(point.name(), false, true);
+      m.add(point.x(), point.y());
+      data.addSeries(m);
+    }
     JFreeChart chart = ChartFactory.createXYLineChart(title, xLabel, yLabel, data);
     XYPlot plot = style(chart);
     XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(true, false);
@@ -77,6 +88,13 @@ final class Charts {
     if (chance) {
       r.setSeriesPaint(curves.size(), Color.GRAY);
       r.setSeriesStroke(curves.size(), DOTTED);
+    }
+    if (marked) {
+      int i = data.getSeriesCount() - 1;
+      r.setSeriesLinesVisible(i, false);
+      r.setSeriesShapesVisible(i, true);
+      r.setSeriesShape(i, new java.awt.geom.Ellipse2D.Double(-6, -6, 12, 12));
+      r.setSeriesPaint(i, Color.BLACK);
     }
     plot.setRenderer(r);
     unitRange((NumberAxis) plot.getDomainAxis());
@@ -114,10 +132,15 @@ final class Charts {
     ((NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);
     if (bestEpoch > 0) {
       ValueMarker m = new ValueMarker(bestEpoch, Color.DARK_GRAY, DOTTED);
-      m.setLabel("best");
+      m.setLabel("best epoch " + bestEpoch);
       m.setLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
-      m.setLabelAnchor(RectangleAnchor.TOP_RIGHT);
-      m.setLabelTextAnchor(org.jfree.chart.ui.TextAnchor.TOP_LEFT);
+      m.setLabelBackgroundColor(new Color(255, 255, 255, 0));
+      // The label goes on the side of the line with more room, so it is never cut off.
+      double last = series.stream().mapToDouble(c -> c.x().length == 0 ? 0
+          : c.x()[c.x().length - 1]).max().orElse(bestEpoch);
+      boolean left = bestEpoch > (1 + last) / 2;
+      m.setLabelAnchor(left ? RectangleAnchor.TOP_LEFT : RectangleAnchor.TOP_RIGHT);
+      m.setLabelTextAnchor(left ? TextAnchor.TOP_RIGHT : TextAnchor.TOP_LEFT);
       plot.addDomainMarker(m);
     }
     ChartUtils.saveChartAsPNG(file.toFile(), chart, WIDTH, HEIGHT);

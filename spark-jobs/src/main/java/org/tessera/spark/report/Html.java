@@ -57,15 +57,25 @@ final class Html {
 
   /** A table whose first column is a left-aligned label and the rest are right-aligned values. */
   Html table(List<String> header, List<List<String>> rows) {
+    return table(header, rows, null);
+  }
+
+  /**
+   * As {@link #table(List, List)}; {@code ids}, when given, names each row's second cell (its
+   * value) so a reader or a test can find it.
+   */
+  Html table(List<String> header, List<List<String>> rows, List<String> ids) {
     raw("<table><tr>");
     for (int i = 0; i < header.size(); i++) {
       raw("<th" + (i == 0 ? " class=\"l\"" : "") + ">" + esc(header.get(i)) + "</th>");
     }
     raw("</tr>\n");
-    for (List<String> row : rows) {
+    for (int r = 0; r < rows.size(); r++) {
+      List<String> row = rows.get(r);
       raw("<tr>");
       for (int i = 0; i < row.size(); i++) {
-        raw("<td" + (i == 0 ? " class=\"l\"" : "") + ">" + esc(row.get(i)) + "</td>");
+        String id = ids != null && i == 1 ? " id=\"" + esc(ids.get(r)) + "\"" : "";
+        raw("<td" + id + (i == 0 ? " class=\"l\"" : "") + ">" + esc(row.get(i)) + "</td>");
       }
       raw("</tr>\n");
     }

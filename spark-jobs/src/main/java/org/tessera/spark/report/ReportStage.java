@@ -12,6 +12,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
@@ -26,24 +27,28 @@ import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.tessera.core.Errors;
+import org.tessera.spark.embed.EmbedStage;
 import org.tessera.spark.io.SlideTable;
 import org.tessera.spark.train.TrainStage;
 
 /**
  * {@code tessera report}: {@code RUN/report/index.html} and {@code RUN/report/figures/*.png}
- * from a train run and, when present, the metrics {@code evaluate} wrote beside it.
+ * from a train run and the {@code metrics.json} that {@code tessera evaluate} wrote into it.
  *
  * <p>The page is assembled in a local temporary folder, copied to {@code RUN/report.tmp} and
- * renamed to {@code RUN/report}, so a folder named {@code report} is always a finished report.
- * Without {@code metrics.json} the page says so and shows everything else (training curves,
- * heatmaps, configuration): the report of a run still being evaluated is still useful.
+ * renamed to {@code RUN/report} (an earlier report is moved aside first and removed after), so a
+ * folder named {@code report} is always one finished report. Figure names depend only on the
+ * run's layout and the slides drawn, never on time. A slide that cannot be read is listed on the
+ * page instead of drawn; it does not stop the report.
  */
 public final class ReportStage {
   public static final String REPORT_DIR = "report";
   public static final String INDEX = "index.html";
   public static final String FIGURES = "figures";
-  private static final String[] HEADLINE = {
-    "auc", "accuracy", "sensitivity", "specificity", "f1"};
+  public static final String METRICS = RunPart.METRICS;
+  /** The metrics of the headline table, in the order the page lists them. */
+  static final List<String> HEADLINE = List.of("auc", "pr_auc", "accuracy", "sensitivity",
+      "specificity", "f1", "kappa");
   private static final Map<String, String> METRIC_NAMES = names();
 
   private ReportStage() {}
@@ -67,13 +72,13 @@ public final class ReportStage {
     }
   }
 
-  /** What was written. */
+  /** What was written: the page, how many figures, slides drawn and slides that failed. */
   public record Summary(String report, int sections, int figures, int slidesDrawn,
-      int slidesUnreadable, boolean metrics, double seconds) {
+      int slidesUnreadable, double seconds) {
     public String describe() {
-      return String.format(java.util.Locale.ROOT, "report: %s (%d section(s), %d figures, %d "
-          + "slide(s) drawn, %d unreadable%s) in %.1f s", report, sections, figures, slidesDrawn,
-          slidesUnreadable, metrics ? "" : "; no metrics.json: run tessera evaluate", seconds);
+      return String.format(Locale.ROOT, "report: %s (%d section(s), %d figures, %d slide(s) "
+          + "drawn, %d unreadable) in %.1f s", report, sections, figures, slidesDrawn,
+          slidesUnreadable, seconds);
     }
   }
 
@@ -89,28 +94,33 @@ public final class ReportStage {
       throw new IllegalArgumentException(runDir + " has no " + TrainStage.CONFIG
           + ": point --run at the --out folder of tessera train");
     }
-    JsonNode config = RunPart.readJson(fs, configFile);
-    List<RunPart> parts = new ArrayList<>();
-    for (Map.Entry<String, Path> e : partDirs(fs, runDir).entrySet()) {
-      console.println("report: reading " + e.getValue());
-      parts.add(RunPart.load(spark, conf, e.getKey(), e.getValue()));
+    Path metricsFile = new Path(runDir, METRICS);
+    if (!fs.exists(metricsFile)) {
+      throw new IllegalArgumentException(runDir + " has no " + METRICS
+          + ": run tessera evaluate --run " + s.run() + " first");
     }
-    Path runMetricsFile = new Path(runDir, RunPart.METRICS);
-    JsonNode runMetrics = parts.size() > 1 && fs.exists(runMetricsFile)
-        ? RunPart.readJson(fs, runMetricsFile) : null;
+    JsonNode config = RunPart.readJson(fs, configFile);
+    JsonNode metrics = RunPart.readJson(fs, metricsFile);
+    Map<String, Path> dirs = partDirs(fs, runDir);
+    List<RunPart> parts = new ArrayList<>();
+    for (Map.Entry<String, Path> e : dirs.entrySet()) {
+      console.println("report: reading " + e.getValue());
+      parts.add(RunPart.load(spark, conf, e.getKey(), e.getValue(),
+          foldMetrics(metrics, metricsFile, e.getKey(), dirs.size())));
+    }
+    JsonNode manifest = manifest(fs, config);
 
     java.nio.file.Path local = Files.createTempDirectory("tessera-report-");
     try {
       java.nio.file.Path figures = Files.createDirectories(local.resolve(FIGURES));
-      Page page = new Page(spark, conf, s, config, figures, console);
+      Page page = new Page(spark, conf, s, config, manifest, metrics, figures, console);
       String title = "Tessera report: " + runDir.getName();
-      page.header(title, runDir, parts);
-      if (parts.size() > 1) {
-        page.crossValidation(parts, runMetrics);
-      }
+      page.header(title, runDir);
+      page.headline(parts);
       for (RunPart part : parts) {
         page.section(part, parts.size() > 1);
       }
+      page.notDrawn();
       page.provenance(runDir);
       Files.writeString(local.resolve(INDEX), page.html.page(title), StandardCharsets.UTF_8);
       int figureCount;
@@ -118,9 +128,8 @@ public final class ReportStage {
         figureCount = (int) files.count();
       }
       Path report = publish(conf, local, runDir);
-      boolean metrics = parts.stream().allMatch(p -> p.metrics != null);
       return new Summary(new Path(report, INDEX).toString(), parts.size(), figureCount,
-          page.drawn, page.unreadable, metrics, (System.nanoTime() - t0) / 1e9);
+          page.drawn, page.failures.size(), (System.nanoTime() - t0) / 1e9);
     } finally {
       try (Stream<java.nio.file.Path> walk = Files.walk(local)) {
         for (java.nio.file.Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
@@ -133,8 +142,7 @@ public final class ReportStage {
   /** The run folder itself, or its {@code fold-<i>} folders in fold order. */
   private static Map<String, Path> partDirs(FileSystem fs, Path runDir) throws IOException {
     Map<String, Path> parts = new LinkedHashMap<>();
-    if (fs.exists(new Path(runDir, TrainStage.HISTORY))
-        || fs.exists(new Path(runDir, TrainStage.PREDICTIONS))) {
+    if (fs.exists(new Path(runDir, TrainStage.PREDICTIONS))) {
       parts.put("", runDir);
       return parts;
     }
@@ -145,8 +153,8 @@ public final class ReportStage {
           .forEach(f -> parts.put(f.getPath().getName(), f.getPath()));
     }
     if (parts.isEmpty()) {
-      throw new IllegalArgumentException(runDir + " has neither " + TrainStage.HISTORY
-          + " nor fold-<i> folders: the train run has not started; run tessera train first");
+      throw new IllegalArgumentException(runDir + " has neither " + TrainStage.PREDICTIONS
+          + " nor fold-<i> folders: the train run has not finished; run tessera train first");
     }
     return parts;
   }
@@ -160,7 +168,46 @@ public final class ReportStage {
   }
 
   /**
-   * Copies the finished page to {@code RUN/report.tmp} and renames it to {@code RUN/report}.
+   * A part's entry in {@code metrics.json}'s {@code folds}: by name for a fold, the only entry
+   * for a run without folds.
+   */
+  private static JsonNode foldMetrics(JsonNode metrics, Path file, String name, int parts) {
+    JsonNode folds = metrics.path("folds");
+    if (!folds.isArray() || folds.isEmpty()) {
+      throw new IllegalArgumentException(file + " has no folds: run tessera evaluate --run "
+          + file.getParent() + " again");
+    }
+    if (name.isEmpty() && parts == 1 && folds.size() == 1) {
+      return folds.get(0);
+    }
+    for (JsonNode f : folds) {
+      if (f.path("name").asText().equals(name)) {
+        return f;
+      }
+    }
+    throw new IllegalArgumentException(file + " has no fold named '" + name + "' although the "
+        + "run has one: it is older than the run; run tessera evaluate --run " + file.getParent()
+        + " again");
+  }
+
+  /**
+   * The features' {@code manifest.json} as it is now, or the copy {@code train} recorded in
+   * {@code config.json} when the features folder is gone.
+   */
+  private static JsonNode manifest(FileSystem fs, JsonNode config) throws IOException {
+    String features = config.path("features").asText("");
+    if (!features.isEmpty()) {
+      Path file = new Path(features, EmbedStage.MANIFEST);
+      FileSystem ffs = file.getFileSystem(fs.getConf());
+      if (ffs.exists(file)) {
+        return RunPart.readJson(ffs, file);
+      }
+    }
+    return config.path("features_manifest");
+  }
+
+  /**
+   * Copies the finished page to {@code RUN/report.tmp} and swaps it in for {@code RUN/report}.
    * On a local disk the raw file system is used, so no checksum files land beside the page.
    */
   private static Path publish(Configuration conf, java.nio.file.Path local, Path runDir)
@@ -170,14 +217,20 @@ public final class ReportStage {
       fs = c.getRawFileSystem();
     }
     Path tmp = new Path(runDir, REPORT_DIR + ".tmp");
+    Path old = new Path(runDir, REPORT_DIR + ".old");
     Path dest = new Path(runDir, REPORT_DIR);
     fs.delete(tmp, true);
+    fs.delete(old, true);
     fs.copyFromLocalFile(false, true, new Path(local.toUri()), tmp);
-    fs.delete(dest, true);
+    if (fs.exists(dest) && !fs.rename(dest, old)) {
+      throw new IOException("could not move the earlier report " + dest + " aside to " + old
+          + ": check permissions on " + runDir);
+    }
     if (!fs.rename(tmp, dest)) {
       throw new IOException("could not rename " + tmp + " to " + dest
           + ": check permissions on " + runDir);
     }
+    fs.delete(old, true);
     return dest;
   }
 
@@ -187,19 +240,24 @@ public final class ReportStage {
     final Configuration conf;
     final Settings s;
     final JsonNode config;
+    final JsonNode manifest;
+    final JsonNode metrics;
     final java.nio.file.Path figures;
     final PrintStream console;
     final List<String> classes = new ArrayList<>();
     final Html html = new Html();
+    /** Slides that could not be drawn: "slide (section): reason". */
+    final List<String> failures = new ArrayList<>();
     int drawn;
-    int unreadable;
 
-    Page(SparkSession spark, Configuration conf, Settings s, JsonNode config,
-        java.nio.file.Path figures, PrintStream console) {
+    Page(SparkSession spark, Configuration conf, Settings s, JsonNode config, JsonNode manifest,
+        JsonNode metrics, java.nio.file.Path figures, PrintStream console) {
       this.spark = spark;
       this.conf = conf;
       this.s = s;
       this.config = config;
+      this.manifest = manifest;
+      this.metrics = metrics;
       this.figures = figures;
       this.console = console;
       config.path("classes").forEach(c -> classes.add(c.asText()));
@@ -210,64 +268,96 @@ public final class ReportStage {
     }
 
     String encoder() {
-      return config.path("features_manifest").path("encoder").path("name").asText("unknown");
+      return manifest.path("encoder").path("name").asText("unknown");
     }
 
-    void header(String title, Path runDir, List<RunPart> parts) {
+    void header(String title, Path runDir) {
       html.tag("h1", title);
+      String positive = metrics.path("positive_class").asText("");
       html.raw("<p class=\"meta\">Run " + Html.esc(runDir.toString()) + " · model <b>"
           + Html.esc(model()) + "</b> · encoder <b>" + Html.esc(encoder()) + "</b> · classes "
-          + Html.esc(String.join(", ", classes)) + " · generated "
-          + Instant.now().truncatedTo(ChronoUnit.SECONDS) + "</p>\n");
-      if (parts.stream().anyMatch(p -> p.metrics == null)) {
-        html.note("No metrics.json for " + (parts.size() > 1 ? "some folds" : "this run")
-            + ": run `tessera evaluate --run " + runDir + "` for the headline numbers, ROC and "
-            + "PR curves and the confusion matrix, then this report again. Training curves, "
-            + "heatmaps and the configuration follow.");
-      }
+          + Html.esc(String.join(", ", classes))
+          + (positive.isEmpty() ? "" : " (positive: " + Html.esc(positive) + ")")
+          + " · generated " + Instant.now().truncatedTo(ChronoUnit.SECONDS) + "</p>\n");
     }
 
-    void crossValidation(List<RunPart> parts, JsonNode runMetrics) {
-      html.tag("h2", "Cross-validation");
-      List<String> header = new ArrayList<>(List.of("fold", "split", "slides"));
-      for (String m : HEADLINE) {
-        header.add(METRIC_NAMES.get(m));
-      }
-      List<List<String>> rows = new ArrayList<>();
-      for (RunPart p : parts) {
-        String split = p.headlineSplit();
-        JsonNode sm = p.split(split);
-        List<String> row = new ArrayList<>(List.of(p.name, split,
-            sm.has("n") ? sm.path("n").asText() : "n/a"));
+    /**
+     * The numbers a reader looks for first. A run without folds: the headline split's metrics
+     * with their 95% intervals. A cross-validated run: the mean ± sd over folds, then each
+     * fold's own value. Each value cell has an id ({@code headline-auc}, {@code cv-auc}) so the
+     * page can be checked against {@code metrics.json}.
+     */
+    void headline(List<RunPart> parts) {
+      html.tag("h2", "Headline");
+      if (parts.size() == 1) {
+        RunPart part = parts.get(0);
+        String split = part.headlineSplit();
+        JsonNode sm = part.split(split);
+        List<List<String>> rows = new ArrayList<>();
+        List<String> ids = new ArrayList<>();
         for (String m : HEADLINE) {
-          row.add(Values.withCi(sm.path("metrics").path(m)));
+          JsonNode e = sm.path("metrics").path(m);
+          rows.add(List.of(METRIC_NAMES.get(m), Values.fmt(Values.value(e)), Values.ci(e)));
+          ids.add("headline-" + m);
         }
-        rows.add(row);
+        html.table(List.of("metric", split + " (n=" + sm.path("n").asText("?") + ")",
+            "95% CI"), rows, ids);
+      } else {
+        JsonNode cv = metrics.path("cross_validation").path("test");
+        List<String> header = new ArrayList<>(List.of("metric", "mean ± sd (folds)"));
+        parts.forEach(p -> header.add(p.name + " (n=" + p.split(p.headlineSplit()).path("n")
+            .asText("?") + ")"));
+        List<List<String>> rows = new ArrayList<>();
+        List<String> ids = new ArrayList<>();
+        for (String m : HEADLINE) {
+          JsonNode c = cv.path(m);
+          List<String> row = new ArrayList<>(List.of(METRIC_NAMES.get(m), c.isObject()
+              ? Values.fmt(Values.number(c.path("mean"))) + " ± "
+                  + Values.fmt(Values.number(c.path("sd"))) + " (" + c.path("n").asText("?")
+                  + ")" : "n/a"));
+          for (RunPart p : parts) {
+            row.add(Values.withCi(p.split(p.headlineSplit()).path("metrics").path(m)));
+          }
+          rows.add(row);
+          ids.add("cv-" + m);
+        }
+        html.table(header, rows, ids);
+        html.raw("<p class=\"meta\">Mean and sample standard deviation of the test metrics "
+            + "over folds; each fold's value with its 95% confidence interval.</p>\n");
       }
-      html.table(header, rows);
-      JsonNode cv = runMetrics == null ? null : runMetrics.path("cross_validation");
-      if (cv != null && cv.isObject() && cv.size() > 0) {
-        List<List<String>> summary = new ArrayList<>();
-        cv.fields().forEachRemaining(e -> summary.add(List.of(e.getKey(),
-            Values.fmt(Values.number(e.getValue().path("mean"))),
-            Values.fmt(Values.number(e.getValue().path("sd"))),
-            e.getValue().path("n").asText("n/a"))));
-        html.table(List.of("metric", "mean", "sd", "folds"), summary);
+      double threshold = parts.get(0).threshold();
+      if (parts.size() == 1 && Double.isFinite(threshold)) {
+        JsonNode t = parts.get(0).metrics.path("threshold");
+        html.raw("<p class=\"meta\">Decision threshold " + Values.fmt(threshold) + " on P("
+            + Html.esc(metrics.path("positive_class").asText("positive")) + "), chosen by "
+            + Html.esc(t.path("method").asText("?")) + " on the "
+            + Html.esc(t.path("chosen_on").asText("?")) + " split. Intervals: 95% bootstrap "
+            + "percentile intervals over " + Html.esc(metrics.path("bootstrap").asText("?"))
+            + " replicates (seed " + Html.esc(metrics.path("seed").asText("?")) + ").</p>\n");
+      }
+      JsonNode loc = metrics.path("localisation");
+      if (loc.isObject()) {
+        html.raw("<p class=\"meta\">Tile-level localisation AUC <b id=\"localisation-auc\">"
+            + Values.fmt(Values.number(loc.path("auc"))) + "</b> over "
+            + Html.esc(loc.path("tiles").asText("?")) + " tiles of "
+            + Html.esc(loc.path("slides").asText("?")) + " " + Html.esc(loc.path("split")
+            .asText("")) + " slides (attention against the lesion masks in "
+            + Html.esc(loc.path("masks").asText("?")) + ").</p>\n");
       }
     }
 
     void section(RunPart part, boolean folds) throws IOException {
       String prefix = folds ? part.name : "run";
       html.tag("h2", folds ? "Fold " + part.name : "Results");
-      headline(part);
       html.raw("<div class=\"figs\">\n");
       curves(part, prefix);
       epochs(part, prefix);
-      JsonNode confusion = part.split(part.headlineSplit()).path("confusion");
+      String split = part.headlineSplit();
+      JsonNode confusion = part.split(split).path("confusion");
       if (confusion.isArray() && confusion.size() == classes.size()) {
         String file = prefix + "-confusion.png";
-        Charts.confusion(figures.resolve(file), "Confusion matrix (" + part.headlineSplit()
-            + ")", classes, confusion);
+        Charts.confusion(figures.resolve(file), "Confusion matrix (" + split + ")", classes,
+            confusion);
         html.img(FIGURES + "/" + file, "confusion matrix");
       }
       html.raw("</div>\n");
@@ -276,50 +366,18 @@ public final class ReportStage {
       history(part);
     }
 
-    private void headline(RunPart part) {
-      if (part.metrics == null) {
-        html.note("No metrics.json in " + part.dir + ": run `tessera evaluate --run "
-            + part.dir + "`.");
-        return;
-      }
-      String split = part.headlineSplit();
-      JsonNode sm = part.split(split);
-      JsonNode m = sm.path("metrics");
-      html.raw("<div class=\"headline\" id=\"headline-" + Html.esc(prefixId(part)) + "\">\n");
-      card(cap(split) + " AUC", Values.withCi(m.path("auc")));
-      for (String k : List.of("accuracy", "sensitivity", "specificity", "f1")) {
-        card(METRIC_NAMES.get(k), Values.withCi(m.path(k)));
-      }
-      card(cap(split) + " slides", sm.has("n") ? sm.path("n").asText() : "n/a");
-      card("Model", model());
-      card("Encoder", encoder());
-      html.raw("</div>\n");
-      JsonNode threshold = part.metrics.path("threshold");
-      if (threshold.isObject()) {
-        html.raw("<p class=\"meta\">Decision threshold " + Values.fmt(Values.number(
-            threshold.path("value"))) + " (" + Html.esc(threshold.path("method").asText("?"))
-            + "); intervals are 95% confidence intervals.</p>\n");
-      }
-      JsonNode loc = part.metrics.path("localisation");
-      if (loc.isObject()) {
-        html.raw("<p class=\"meta\">Tile-level localisation AUC " + Values.fmt(Values.number(
-            loc.path("auc"))) + " over " + Html.esc(loc.path("tiles").asText("?")) + " tiles of "
-            + Html.esc(loc.path("slides").asText("?")) + " slides.</p>\n");
-      }
-    }
-
-    private static String prefixId(RunPart part) {
-      return part.name.isEmpty() ? "run" : part.name;
-    }
-
-    private void card(String label, String value) {
-      html.raw("<div>" + Html.esc(label) + "<b>" + Html.esc(value) + "</b></div>\n");
-    }
-
-    /** ROC and PR: the headline split solid, validation dashed beside it. */
+    /**
+     * ROC and PR curves: the headline split solid, validation dashed beside it, and the
+     * operating point of the chosen threshold on the headline split.
+     */
     private void curves(RunPart part, String prefix) throws IOException {
       String main = part.headlineSplit();
       List<String> splits = main.equals("test") ? List.of("test", "val") : List.of(main);
+      JsonNode mm = part.split(main).path("metrics");
+      double sensitivity = Values.value(mm.path("sensitivity"));
+      double specificity = Values.value(mm.path("specificity"));
+      double precision = Values.value(mm.path("precision"));
+      String at = "operating point, threshold " + Values.fmt(part.threshold());
       for (String kind : List.of("roc", "pr")) {
         List<Charts.Curve> curves = new ArrayList<>();
         for (String split : splits) {
@@ -337,16 +395,19 @@ public final class ReportStage {
         }
         String file = prefix + "-" + kind + ".png";
         if (kind.equals("roc")) {
-          Charts.curves(figures.resolve(file), "ROC curve", "False positive rate (1 - "
-              + "specificity)", "True positive rate (sensitivity)", curves, true);
+          Charts.curves(figures.resolve(file), "ROC curve (" + main + ")", "False positive "
+              + "rate (1 - specificity)", "True positive rate (sensitivity)", curves,
+              new Charts.Point(at, 1 - specificity, sensitivity), true);
         } else {
-          Charts.curves(figures.resolve(file), "Precision-recall curve", "Recall (sensitivity)",
-              "Precision", curves, false);
+          Charts.curves(figures.resolve(file), "Precision-recall curve (" + main + ")",
+              "Recall (sensitivity)", "Precision", curves,
+              new Charts.Point(at, sensitivity, precision), false);
         }
         html.img(FIGURES + "/" + file, kind.equals("roc") ? "ROC curve" : "PR curve");
       }
     }
 
+    /** Loss and AUC per epoch, train against validation, the best epoch marked. */
     private void epochs(RunPart part, String prefix) throws IOException {
       if (part.history.isEmpty()) {
         return;
@@ -374,8 +435,8 @@ public final class ReportStage {
       Charts.perEpoch(figures.resolve(loss), "Loss per epoch", "Loss", List.of(
           new Charts.Curve("train", epoch, v.get("train.loss"), true),
           new Charts.Curve("validation", epoch, v.get("val.loss"), true),
-          new Charts.Curve("train (running, during the epoch)", epoch, v.get("running"), false)),
-          best);
+          new Charts.Curve("train, running mean during the epoch", epoch, v.get("running"),
+              false)), best);
       html.img(FIGURES + "/" + loss, "loss per epoch");
       String auc = prefix + "-auc.png";
       Charts.perEpoch(figures.resolve(auc), "AUC per epoch", "ROC AUC", List.of(
@@ -385,12 +446,9 @@ public final class ReportStage {
     }
 
     private void metricsTable(RunPart part) {
-      if (part.metrics == null) {
-        return;
-      }
       List<String> splits = new ArrayList<>();
       for (String split : List.of("train", "val", "test")) {
-        if (!part.split(split).isMissingNode()) {
+        if (part.hasSplit(split)) {
           splits.add(split);
         }
       }
@@ -406,12 +464,37 @@ public final class ReportStage {
       }
       html.tag("h3", "Metrics by split");
       html.table(header, rows);
+      if (classes.size() > 2) {
+        perClass(part, part.headlineSplit());
+      }
+    }
+
+    private void perClass(RunPart part, String split) {
+      JsonNode pc = part.split(split).path("perClass");
+      if (!pc.isObject()) {
+        return;
+      }
+      List<String> keys = List.of("auc", "sensitivity", "specificity", "precision", "f1",
+          "support");
+      List<List<String>> rows = new ArrayList<>();
+      for (String c : classes) {
+        List<String> row = new ArrayList<>(List.of(c));
+        for (String k : keys) {
+          double v = Values.number(pc.path(c).path(k));
+          row.add(k.equals("support") && Double.isFinite(v) ? String.valueOf((long) v)
+              : Values.fmt(v));
+        }
+        rows.add(row);
+      }
+      html.tag("h3", "Per class, one against the rest (" + split + ")");
+      html.table(List.of("class", "AUC", "sensitivity", "specificity", "precision", "F1",
+          "slides"), rows);
     }
 
     /**
-     * Up to {@code --heatmaps} slides of the headline split: the positives the model is surest
-     * of and the negatives it is least sure of, half each, so both what it finds and what
-     * misleads it are on the page.
+     * Up to {@code --heatmaps} slides of the headline split (every split when it has none): the
+     * positives the model is surest of, and about a third negatives, those it found most
+     * positive-looking, so what the model finds and what misleads it are both on the page.
      */
     private void heatmaps(RunPart part, String prefix) throws IOException {
       if (s.heatmaps() == 0 || classes.isEmpty()) {
@@ -423,27 +506,14 @@ public final class ReportStage {
       if (pool.isEmpty()) {
         pool = part.predictions;
       }
-      List<RunPart.Prediction> positives = pool.stream().filter(p -> p.labelIndex() != 0)
-          .sorted(Comparator.comparingDouble(p -> -p.probabilities()[p.labelIndex()])).toList();
-      List<RunPart.Prediction> negatives = pool.stream().filter(p -> p.labelIndex() == 0)
-          .sorted(Comparator.comparingDouble(p -> p.probabilities()[0])).toList();
-      List<RunPart.Prediction> chosen = new ArrayList<>();
-      int half = (s.heatmaps() + 1) / 2;
-      chosen.addAll(positives.subList(0, Math.min(half, positives.size())));
-      chosen.addAll(negatives.subList(0, Math.min(s.heatmaps() - chosen.size(),
-          negatives.size())));
-      for (RunPart.Prediction p : positives) {
-        if (chosen.size() < s.heatmaps() && !chosen.contains(p)) {
-          chosen.add(p);
-        }
-      }
+      List<RunPart.Prediction> chosen = choose(pool, s.heatmaps());
       if (chosen.isEmpty()) {
         return;
       }
       html.tag("h3", "Attention heatmaps (" + split + " slides)");
       html.raw("<p class=\"meta\">Each tile is coloured by the percentile of its attention "
-          + "within its slide; red boxes number the most attended tiles, shown below each map."
-          + "</p>\n");
+          + "within its slide (colour bar at the right); red boxes number the most attended "
+          + "tiles, shown below each map.</p>\n");
       List<String> ids = chosen.stream().map(RunPart.Prediction::slideId).toList();
       Map<String, Heatmaps.SlideInfo> slides = new HashMap<>();
       String slidesProblem = slideInfos(ids, slides);
@@ -451,28 +521,28 @@ public final class ReportStage {
       for (int i = 0; i < chosen.size(); i++) {
         RunPart.Prediction p = chosen.get(i);
         html.raw("<div class=\"slide\">\n");
-        String probs = probabilities(p);
         html.raw("<h4>" + Html.esc(p.slideId()) + " — true " + Html.esc(p.label())
-            + ", predicted " + Html.esc(p.predicted()) + " (" + Html.esc(probs) + ")</h4>\n");
+            + ", predicted " + Html.esc(p.predicted()) + " (" + Html.esc(probabilities(p))
+            + ")</h4>\n");
         Heatmaps.SlideInfo info = slides.get(p.slideId());
         Heatmaps.Attention att = attention.get(p.slideId());
         String problem = info == null
             ? (slidesProblem != null ? slidesProblem : "not in the tile index's slide table")
-            : att == null ? "no rows in attention.parquet" : null;
+            : att == null ? "no rows in " + TrainStage.ATTENTION : null;
         if (problem == null) {
           try {
+            String name = prefix + "-slide-" + (i + 1);
             Heatmaps.Drawn d = Heatmaps.draw(conf, s.cacheDir(), info, att,
-                p.slideId() + " (" + att.map() + ")", figures,
-                prefix + "-slide-" + (i + 1), s.topTiles());
+                p.slideId() + " (" + att.map() + ")", figures, name, s.topTiles());
             html.img(FIGURES + "/" + d.heatmap(), "attention heatmap of " + p.slideId());
             html.raw("<div class=\"tiles\">\n");
             for (int k = 0; k < d.tiles().size(); k++) {
               Heatmaps.TileImage t = d.tiles().get(k);
               html.raw("<figure><img src=\"" + Html.esc(FIGURES + "/" + t.file()) + "\" alt=\""
-                  + "top tile " + (k + 1) + "\"><figcaption>#" + (k + 1) + " at (" + t.x() + ", "
-                  + t.y() + ")<br>attention " + String.format(java.util.Locale.ROOT, "%.4g",
-                  t.attention()) + ", percentile " + Values.fmt(t.percentile())
-                  + "</figcaption></figure>\n");
+                  + "top tile " + (k + 1) + " of " + Html.esc(p.slideId()) + "\"><figcaption>#"
+                  + (k + 1) + " at (" + t.x() + ", " + t.y() + ")<br>attention "
+                  + String.format(Locale.ROOT, "%.4g", t.attention()) + ", percentile "
+                  + Values.fmt(t.percentile()) + "</figcaption></figure>\n");
             }
             html.raw("</div>\n");
             drawn++;
@@ -481,13 +551,32 @@ public final class ReportStage {
           }
         }
         if (problem != null) {
-          unreadable++;
-          console.println("report: slide " + p.slideId() + " not drawn: " + problem);
+          String where = prefix.equals("run") ? "" : " (" + prefix + ")";
+          failures.add(p.slideId() + where + ": " + problem);
+          console.println("report: slide " + p.slideId() + where + " not drawn: " + problem);
           html.raw("<p class=\"placeholder\">Slide " + Html.esc(p.slideId())
               + " could not be drawn: " + Html.esc(problem) + "</p>\n");
         }
         html.raw("</div>\n");
       }
+    }
+
+    /** The heatmap slides: positives by their class probability, a third negatives. */
+    static List<RunPart.Prediction> choose(List<RunPart.Prediction> pool, int n) {
+      Comparator<RunPart.Prediction> byId = Comparator.comparing(RunPart.Prediction::slideId);
+      List<RunPart.Prediction> positives = pool.stream().filter(p -> p.labelIndex() != 0)
+          .sorted(Comparator.comparingDouble((RunPart.Prediction p) ->
+              -p.probabilities()[p.labelIndex()]).thenComparing(byId)).toList();
+      List<RunPart.Prediction> negatives = pool.stream().filter(p -> p.labelIndex() == 0)
+          .sorted(Comparator.comparingDouble((RunPart.Prediction p) -> p.probabilities()[0])
+              .thenComparing(byId)).toList();
+      int wantNegatives = n < 2 ? 0 : Math.max(1, n / 3);
+      int takeNegatives = Math.min(negatives.size(),
+          Math.max(wantNegatives, n - positives.size()));
+      int takePositives = Math.min(positives.size(), n - takeNegatives);
+      List<RunPart.Prediction> chosen = new ArrayList<>(positives.subList(0, takePositives));
+      chosen.addAll(negatives.subList(0, takeNegatives));
+      return chosen;
     }
 
     private String probabilities(RunPart.Prediction p) {
@@ -500,7 +589,7 @@ public final class ReportStage {
 
     /** Fills {@code out} from the tile index; returns why it could not be read, or null. */
     private String slideInfos(List<String> ids, Map<String, Heatmaps.SlideInfo> out) {
-      String tiles = config.path("features_manifest").path("tiles").asText("");
+      String tiles = manifest.path("tiles").asText("");
       if (tiles.isEmpty()) {
         return "the features' manifest names no tile index (imported features)";
       }
@@ -570,12 +659,11 @@ public final class ReportStage {
       if (part.history.isEmpty()) {
         return;
       }
-      html.tag("h3", "Training history");
       List<List<String>> rows = new ArrayList<>();
       for (JsonNode h : part.history) {
         rows.add(List.of(String.valueOf(h.path("epoch").asInt() + 1),
             h.path("globalStep").asText(),
-            String.format(java.util.Locale.ROOT, "%.3g", Values.number(h.path("learningRate"))),
+            String.format(Locale.ROOT, "%.3g", Values.number(h.path("learningRate"))),
             Values.fmt(Values.number(h.path("trainLoss"))),
             Values.fmt(Values.number(h.path("train").path("loss"))),
             Values.fmt(Values.number(h.path("train").path("accuracy"))),
@@ -583,49 +671,77 @@ public final class ReportStage {
             Values.fmt(Values.number(h.path("val").path("loss"))),
             Values.fmt(Values.number(h.path("val").path("accuracy"))),
             Values.fmt(Values.number(h.path("val").path("auc"))),
-            h.path("best").asBoolean() ? "best" : ""));
+            h.path("best").asBoolean() ? "best so far" : ""));
       }
+      html.raw("<details><summary>Training history, epoch by epoch</summary>\n");
       html.table(List.of("epoch", "step", "learning rate", "running loss", "train loss",
           "train accuracy", "train AUC", "val loss", "val accuracy", "val AUC", ""), rows);
+      html.raw("</details>\n");
+    }
+
+    /** Every slide that could not be drawn, in one list, so none goes unnoticed. */
+    void notDrawn() {
+      if (failures.isEmpty()) {
+        return;
+      }
+      html.tag("h2", "Slides not drawn");
+      html.raw("<ul id=\"not-drawn\">\n");
+      failures.forEach(f -> html.raw("<li>" + Html.esc(f) + "</li>\n"));
+      html.raw("</ul>\n");
     }
 
     void provenance(Path runDir) throws IOException {
       html.tag("h2", "Configuration and provenance");
-      JsonNode fm = config.path("features_manifest");
       JsonNode st = config.path("settings");
-      JsonNode opt = config.path("optimizer");
-      List<List<String>> rows = new ArrayList<>();
-      rows.add(List.of("run folder", runDir.toString()));
-      rows.add(List.of("model", model() + " " + compact(config.path("model"))));
-      rows.add(List.of("encoder", encoder() + " " + compact(fm.path("encoder"))));
-      rows.add(List.of("preprocessing", fm.path("preprocessing").asText("")));
-      rows.add(List.of("features", config.path("features").asText("")));
-      rows.add(List.of("tile index", fm.path("tiles").asText("")));
-      rows.add(List.of("tile parameters", compact(fm.path("tile_params"))));
-      rows.add(List.of("labels", config.path("labels_file").asText("") + " ("
+      List<List<String>> run = new ArrayList<>();
+      run.add(List.of("run folder", runDir.toString()));
+      run.add(List.of("labels", config.path("labels_file").asText("") + " ("
           + config.path("labels").size() + " slides)"));
-      rows.add(List.of("classes", String.join(", ", classes)));
-      rows.add(List.of("optimizer", compact(opt)));
-      rows.add(List.of("training", "seed " + st.path("seed").asText() + ", workers "
-          + st.path("workers").asText() + ", folds " + st.path("folds").asText() + ", bags per "
-          + "step " + st.path("bagsPerStep").asText() + ", loop " + compact(st.path("loop"))));
+      run.add(List.of("classes", String.join(", ", classes)));
+      for (String k : List.of("seed", "workers", "folds", "valFraction", "bagsPerStep")) {
+        run.add(List.of(k, st.path(k).asText("")));
+      }
+      flatten("loop", st.path("loop"), run);
       for (JsonNode sp : config.path("splits")) {
-        rows.add(List.of("split " + sp.path("name").asText(), "train "
+        run.add(List.of("split " + sp.path("name").asText(), "train "
             + sp.path("train").size() + ", val " + sp.path("val").size() + ", test "
             + sp.path("test").size() + " slides"));
       }
-      html.table(List.of("item", "value"), rows);
-      html.raw("<details><summary>config.json</summary><pre>"
+      html.tag("h3", "Run");
+      html.table(List.of("setting", "value"), run);
+
+      List<List<String>> model = new ArrayList<>();
+      flatten("", config.path("model"), model);
+      flatten("optimizer", config.path("optimizer"), model);
+      html.tag("h3", "Model and optimizer");
+      html.table(List.of("setting", "value"), model);
+
+      List<List<String>> features = new ArrayList<>();
+      features.add(List.of("features", config.path("features").asText("")));
+      features.add(List.of("tile index", manifest.path("tiles").asText("")));
+      flatten("encoder", manifest.path("encoder"), features);
+      features.add(List.of("preprocessing", manifest.path("preprocessing").asText("")));
+      flatten("tiles", manifest.path("tile_params"), features);
+      manifest.fields().forEachRemaining(e -> {
+        if (!List.of("encoder", "preprocessing", "tiles", "tile_params").contains(e.getKey())) {
+          flatten(e.getKey(), e.getValue(), features);
+        }
+      });
+      html.tag("h3", "Features (" + EmbedStage.MANIFEST + ")");
+      html.table(List.of("setting", "value"), features);
+      html.raw("<details><summary>" + TrainStage.CONFIG + "</summary><pre>"
           + Html.esc(RunPart.JSON.writerWithDefaultPrettyPrinter().writeValueAsString(config))
           + "</pre></details>\n");
     }
 
-    private static String cap(String s) {
-      return s.isEmpty() ? s : Character.toUpperCase(s.charAt(0)) + s.substring(1);
-    }
-
-    private static String compact(JsonNode n) {
-      return n.isMissingNode() || n.isNull() ? "" : n.toString();
+    /** One row per leaf of {@code n}, named by its dotted path under {@code prefix}. */
+    private static void flatten(String prefix, JsonNode n, List<List<String>> rows) {
+      if (n.isObject()) {
+        n.fields().forEachRemaining(e -> flatten(prefix.isEmpty() ? e.getKey()
+            : prefix + "." + e.getKey(), e.getValue(), rows));
+      } else if (!n.isMissingNode()) {
+        rows.add(List.of(prefix, n.isNull() ? "" : n.isValueNode() ? n.asText() : n.toString()));
+      }
     }
   }
 

@@ -19,9 +19,9 @@ import org.tessera.spark.train.TrainStage;
 
 /**
  * What one trained split left in its folder (the run folder itself, or {@code fold-<i>} of a
- * cross-validated run): history, predictions and, once {@code evaluate} has run, metrics.
- * Attention is not held here: it is as large as the feature bags, so only the slides a report
- * draws are read, later.
+ * cross-validated run): history and predictions, with its entry of the run's
+ * {@code metrics.json}. Attention is not held here: it is as large as the feature bags, so only
+ * the slides a report draws are read, later.
  */
 final class RunPart {
   static final String METRICS = "metrics.json";
@@ -38,7 +38,7 @@ final class RunPart {
   final Path dir;
   final List<JsonNode> history;
   final List<Prediction> predictions;
-  /** {@code metrics.json}, or null when {@code evaluate} has not run on this folder. */
+  /** This split's entry of {@code metrics.json}'s {@code folds} (threshold, splits). */
   final JsonNode metrics;
 
   private RunPart(String name, Path dir, List<JsonNode> history, List<Prediction> predictions,
@@ -50,8 +50,8 @@ final class RunPart {
     this.metrics = metrics;
   }
 
-  static RunPart load(SparkSession spark, Configuration conf, String name, Path dir)
-      throws IOException {
+  static RunPart load(SparkSession spark, Configuration conf, String name, Path dir,
+      JsonNode metrics) throws IOException {
     FileSystem fs = dir.getFileSystem(conf);
     Path predFile = new Path(dir, TrainStage.PREDICTIONS);
     if (!fs.exists(predFile)) {
@@ -75,8 +75,7 @@ final class RunPart {
       predictions.add(new Prediction(r.getAs("slide_id"), r.getAs("split"), r.getAs("label"),
           r.<Integer>getAs("label_index"), r.getAs("predicted"), p));
     }
-    Path metricsFile = new Path(dir, METRICS);
-    JsonNode metrics = fs.exists(metricsFile) ? readJson(fs, metricsFile) : null;
+    predictions.sort(java.util.Comparator.comparing(Prediction::slideId));
     return new RunPart(name, dir, readLines(fs, new Path(dir, TrainStage.HISTORY)), predictions,
         metrics);
   }
@@ -109,12 +108,21 @@ final class RunPart {
 
   /** The metrics of one split ({@code test}, {@code val}, {@code train}), or a missing node. */
   JsonNode split(String split) {
-    return metrics == null ? com.fasterxml.jackson.databind.node.MissingNode.getInstance()
-        : metrics.path("splits").path(split);
+    return metrics.path("splits").path(split);
   }
 
-  /** The split a report leads with: test when the run has one, else validation. */
+  /** Whether {@code metrics.json} measured the split on at least one slide. */
+  boolean hasSplit(String split) {
+    return split(split).path("n").asInt(0) > 0;
+  }
+
+  /** The split a report leads with: test when it has slides, else validation. */
   String headlineSplit() {
-    return split("test").isMissingNode() && !split("val").isMissingNode() ? "val" : "test";
+    return !hasSplit("test") && hasSplit("val") ? "val" : "test";
+  }
+
+  /** The decision threshold {@code evaluate} chose (binary runs), else NaN. */
+  double threshold() {
+    return Values.number(metrics.path("threshold").path("value"));
   }
 }

@@ -46,6 +46,13 @@ final class Values {
     return Double.isFinite(v) ? String.format(Locale.ROOT, "%.3f", v) : "n/a";
   }
 
+  /** "0.801–0.990", or "n/a" when the interval is undefined. */
+  static String ci(JsonNode metric) {
+    double lo = number(metric.path("ci_low"));
+    double hi = number(metric.path("ci_high"));
+    return Double.isFinite(lo) && Double.isFinite(hi) ? fmt(lo) + "–" + fmt(hi) : "n/a";
+  }
+
   /** "0.912 (95% CI 0.801–0.990)", or the bare value when the interval is undefined. */
   static String withCi(JsonNode metric) {
     String v = fmt(value(metric));
