@@ -48,7 +48,10 @@ final class Heatmaps {
   /** Rows of a pyramid level read at once, so a slide without a small level still fits. */
   private static final int BAND_ROWS = 512;
 
-  /** Viridis at five stops: ordered in lightness, readable in grey and by most colour-blind readers. */
+  /**
+   * Viridis at five stops: ordered in lightness, so it reads in grey and for most colour-blind
+   * readers.
+   */
   private static final Color[] VIRIDIS = {
     new Color(0x440154), new Color(0x3b528b), new Color(0x21918c), new Color(0x5ec962),
     new Color(0xfde725)};

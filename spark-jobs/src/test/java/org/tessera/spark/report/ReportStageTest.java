@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -99,7 +102,7 @@ class ReportStageTest {
     TrainStage.run(spark, new TrainSettings(feat.toString(), labels.toString(), run.toString(),
         List.of(), 2, 3, 0, 0.2, 2, "", head,
         OptimizerConfig.defaults("adam").withLearningRate(2e-3),
-        new TrainLoop.Settings(6, 6, 0), false), QUIET);
+        new TrainLoop.Settings(3, 3, 0), false), QUIET);
     metrics = MetricsFixture.write(spark, run);
   }
 
@@ -177,6 +180,41 @@ class ReportStageTest {
     assertFalse(Files.exists(figures.resolve("stale.png")));
     assertFalse(Files.exists(figures.resolve("run-slide-1-heatmap.png")));
     assertTrue(Files.exists(figures.resolve("run-roc.png")));
+  }
+
+  /**
+   * A cross-validated layout (the run's outputs copied into {@code fold-0} and {@code fold-1}):
+   * one section per fold, the mean ± sd of {@code cross_validation} in the headline.
+   */
+  @Test
+  void aCrossValidatedRunGetsOneSectionPerFoldAndTheMeanOverFolds() throws Exception {
+    Path cv = Files.createDirectories(tmp.resolve("cv"));
+    ObjectNode config = (ObjectNode) new ObjectMapper().readTree(run.resolve(TrainStage.CONFIG)
+        .toFile());
+    ArrayNode splits = config.putArray("splits");
+    for (int f = 0; f < 2; f++) {
+      Path fold = Files.createDirectories(cv.resolve("fold-" + f));
+      for (String file : List.of(TrainStage.PREDICTIONS, TrainStage.ATTENTION,
+          TrainStage.HISTORY)) {
+        Files.copy(run.resolve(file), fold.resolve(file));
+      }
+      splits.addObject().put("name", "fold-" + f);
+    }
+    Files.writeString(cv.resolve(TrainStage.CONFIG), config.toString());
+    JsonNode m = MetricsFixture.write(spark, cv);
+    Cli r = cli("report", "--run", cv.toString(), "--heatmaps", "1", "--top-tiles", "1");
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().contains("2 section(s)"), r.out());
+    Path figures = cv.resolve(ReportStage.REPORT_DIR).resolve(ReportStage.FIGURES);
+    for (String f : List.of("fold-0-roc.png", "fold-1-loss.png", "fold-1-slide-1-heatmap.png")) {
+      assertTrue(Files.exists(figures.resolve(f)), f);
+    }
+    JsonNode auc = m.path("cross_validation").path("test").path("auc");
+    String expected = String.format(Locale.ROOT, "%.3f ± %s (2)", auc.path("mean").asDouble(),
+        auc.path("sd").isNumber() ? String.format(Locale.ROOT, "%.3f", auc.path("sd")
+            .asDouble()) : "n/a");
+    String html = Files.readString(cv.resolve(ReportStage.REPORT_DIR).resolve(ReportStage.INDEX));
+    assertTrue(html.contains("<td id=\"cv-auc\">" + expected + "</td>"), expected);
   }
 
   /** Headless Chromium through chromedriver; fails, never skips, when either is missing. */
