@@ -58,7 +58,8 @@ class TesseraCliTest {
   void everySubcommandDocumentsItsOptions() {
     Result top = cli("--help");
     assertEquals(0, top.code());
-    for (String sub : List.of("synth", "tile", "embed", "import-features", "train", "inspect", "demo")) {
+    for (String sub : List.of("synth", "tile", "embed", "import-features", "train", "report",
+        "inspect", "demo")) {
       assertTrue(top.out().contains(sub), "top-level help lists " + sub);
       Result help = cli(sub, "--help");
       assertEquals(0, help.code(), sub);
@@ -70,6 +71,12 @@ class TesseraCliTest {
         "--expect-encoder")) {
       assertTrue(train.out().contains(flag), "train --help documents " + flag);
     }
+    Result report = cli("report", "--help");
+    for (String flag : List.of("--run", "--heatmaps", "--top-tiles", "--cache-dir",
+        "--summary-json", "--master")) {
+      assertTrue(report.out().contains(flag), "report --help documents " + flag);
+    }
+    assertTrue(report.out().contains("metrics.json"), "report --help names its input");
     Result tile = cli("tile", "--help");
     for (String flag : List.of("--slides", "--out", "--mpp", "--magnification", "--tile",
         "--stride", "--min-tissue", "--assume-mpp", "--tissue", "--store-pixels", "--overwrite",

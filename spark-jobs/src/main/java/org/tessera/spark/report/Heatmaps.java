@@ -1,0 +1,248 @@
+package org.tessera.spark.report;
+
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.awt.Font;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.geom.Rectangle2D;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.IntStream;
+import javax.imageio.ImageIO;
+import org.apache.hadoop.conf.Configuration;
+import org.jfree.chart.ChartRenderingInfo;
+import org.jfree.chart.ChartUtils;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.annotations.XYBoxAnnotation;
+import org.jfree.chart.annotations.XYTextAnnotation;
+import org.jfree.chart.axis.AxisLocation;
+import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.renderer.LookupPaintScale;
+import org.jfree.chart.renderer.xy.XYBlockRenderer;
+import org.jfree.chart.title.PaintScaleLegend;
+import org.jfree.chart.ui.Align;
+import org.jfree.chart.ui.RectangleEdge;
+import org.jfree.chart.ui.RectangleInsets;
+import org.jfree.data.xy.DefaultXYZDataset;
+import org.tessera.spark.tile.LocalSlides;
+import org.tessera.wsi.LevelInfo;
+import org.tessera.wsi.SlideMetadata;
+import org.tessera.wsi.openslide.OpenSlideReader;
+import org.tessera.wsi.region.RegionRequest;
+
+/**
+ * Attention over a slide: the slide's thumbnail as the plot background, one translucent block
+ * per tile in level-0 coordinates on the same axes (so the overlay lines up with the tissue by
+ * construction), a colour bar, and the most attended tiles cut from the slide.
+ */
+final class Heatmaps {
+  /** Longest side of a thumbnail, in pixels. */
+  static final int THUMB = 720;
+  static final int TILE_PX = 192;
+  /** Rows of a pyramid level read at once, so a slide without a small level still fits. */
+  private static final int BAND_ROWS = 512;
+
+  /**
+   * Viridis at five stops: ordered in lightness, so it reads in grey and for most colour-blind
+   * readers.
+   */
+  private static final Color[] VIRIDIS = {
+    new Color(0x440154), new Color(0x3b528b), new Color(0x21918c), new Color(0x5ec962),
+    new Color(0xfde725)};
+
+  private Heatmaps() {}
+
+  /** Where a slide is and the grid its tiles were cut on, from the tile index's slide table. */
+  record SlideInfo(String slideId, String path, int tileLevel, int sizeAtLevel) {}
+
+  /** A slide's tiles (level-0 origins) and the attention map drawn for it. */
+  record Attention(String map, long[] x, long[] y, float[] value) {}
+
+  /** A cut tile: its PNG, origin, raw attention and percentile within the slide. */
+  record TileImage(String file, long x, long y, float attention, double percentile) {}
+
+  record Drawn(String heatmap, List<TileImage> tiles) {}
+
+  /**
+   * Draws the heatmap into {@code figures/<prefix>-heatmap.png} and the top tiles into
+   * {@code figures/<prefix>-tile-<k>.png}; returns the names relative to {@code figures}.
+   * Throws when the slide cannot be read; the caller turns that into a placeholder.
+   */
+  static Drawn draw(Configuration conf, String cacheDir, SlideInfo slide, Attention att,
+      String title, Path figures, String prefix, int topTiles) throws IOException {
+    try (OpenSlideReader reader =
+        OpenSlideReader.open(LocalSlides.localize(conf, slide.path(), cacheDir))) {
+      SlideMetadata md = reader.metadata();
+      double extent = slide.sizeAtLevel() * md.level(slide.tileLevel()).downsample();
+      BufferedImage thumb = thumbnail(reader, md);
+      double[] pct = percentiles(att.value());
+      Integer[] top = IntStream.range(0, att.value().length).boxed()
+          .sorted(Comparator.comparingDouble((Integer i) -> -att.value()[i]))
+          .limit(topTiles).toArray(Integer[]::new);
+
+      JFreeChart chart = chart(md, att, pct, extent, top, thumb, title);
+      String heatmap = prefix + "-heatmap.png";
+      Dimension size = fitted(chart, thumb.getWidth(), thumb.getHeight());
+      ChartUtils.saveChartAsPNG(figures.resolve(heatmap).toFile(), chart, size.w, size.h);
+
+      List<TileImage> tiles = new ArrayList<>();
+      for (int k = 0; k < top.length; k++) {
+        int i = top[k];
+        BufferedImage tile = reader.readRgb(RegionRequest.of(att.x()[i], att.y()[i],
+            slide.tileLevel(), slide.sizeAtLevel(), slide.sizeAtLevel()), 0xffffff);
+        String name = prefix + "-tile-" + (k + 1) + ".png";
+        ImageIO.write(scaled(tile, TILE_PX, TILE_PX), "png", figures.resolve(name).toFile());
+        tiles.add(new TileImage(name, att.x()[i], att.y()[i], att.value()[i], pct[i]));
+      }
+      return new Drawn(heatmap, tiles);
+    }
+  }
+
+  private record Dimension(int w, int h) {}
+
+  private static JFreeChart chart(SlideMetadata md, Attention att, double[] pct, double extent,
+      Integer[] top, BufferedImage thumb, String title) {
+    int n = att.value().length;
+    double[][] xyz = new double[3][n];
+    for (int i = 0; i < n; i++) {
+      xyz[0][i] = att.x()[i] + extent / 2;
+      xyz[1][i] = att.y()[i] + extent / 2;
+      xyz[2][i] = pct[i];
+    }
+    DefaultXYZDataset data = new DefaultXYZDataset();
+    data.addSeries(att.map(), xyz);
+    XYBlockRenderer r = new XYBlockRenderer();
+    r.setBlockWidth(extent);
+    r.setBlockHeight(extent);
+    // Translucent so the tissue under a block stays visible; the legend uses opaque colours.
+    r.setPaintScale(scale(150));
+
+    NumberAxis x = new NumberAxis("x (level-0 pixels)");
+    x.setRange(0, md.width());
+    NumberAxis y = new NumberAxis("y (level-0 pixels)");
+    y.setRange(0, md.height());
+    y.setInverted(true);
+    XYPlot plot = new XYPlot(data, x, y, r);
+    plot.setBackgroundImage(thumb);
+    plot.setBackgroundImageAlignment(Align.FIT);
+    plot.setBackgroundImageAlpha(1f);
+    plot.setBackgroundPaint(Color.WHITE);
+    plot.setDomainGridlinesVisible(false);
+    plot.setRangeGridlinesVisible(false);
+    plot.setAxisOffset(RectangleInsets.ZERO_INSETS);
+    for (int k = 0; k < top.length; k++) {
+      int i = top[k];
+      plot.addAnnotation(new XYBoxAnnotation(att.x()[i], att.y()[i], att.x()[i] + extent,
+          att.y()[i] + extent, new BasicStroke(2f), Color.RED));
+      XYTextAnnotation label = new XYTextAnnotation(String.valueOf(k + 1),
+          att.x()[i] + extent / 2, att.y()[i] + extent / 2);
+      label.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 13));
+      label.setPaint(Color.RED);
+      plot.addAnnotation(label);
+    }
+
+    JFreeChart chart = new JFreeChart(title, Charts.TITLE, plot, false);
+    chart.setBackgroundPaint(Color.WHITE);
+    NumberAxis barAxis = new NumberAxis("attention (percentile within slide)");
+    barAxis.setRange(0, 1);
+    PaintScaleLegend bar = new PaintScaleLegend(scale(255), barAxis);
+    bar.setPosition(RectangleEdge.RIGHT);
+    bar.setAxisLocation(AxisLocation.BOTTOM_OR_RIGHT);
+    bar.setStripWidth(14);
+    bar.setSubdivisionCount(100);
+    bar.setMargin(new RectangleInsets(10, 12, 10, 6));
+    bar.setBackgroundPaint(Color.WHITE);
+    chart.addSubtitle(bar);
+    return chart;
+  }
+
+  /**
+   * A chart size whose plot area has the thumbnail's shape: drawn once to measure what the
+   * title, axes and colour bar take, then sized so what is left is exactly the thumbnail.
+   */
+  private static Dimension fitted(JFreeChart chart, int w, int h) {
+    int guessW = w + 200;
+    int guessH = h + 120;
+    ChartRenderingInfo info = new ChartRenderingInfo();
+    chart.createBufferedImage(guessW, guessH, info);
+    Rectangle2D area = info.getPlotInfo().getDataArea();
+    return new Dimension((int) Math.round(w + guessW - area.getWidth()),
+        (int) Math.round(h + guessH - area.getHeight()));
+  }
+
+  private static LookupPaintScale scale(int alpha) {
+    LookupPaintScale s = new LookupPaintScale(0, 1.0001, new Color(0, 0, 0, 0));
+    int steps = 64;
+    for (int k = 0; k < steps; k++) {
+      double f = k / (double) (steps - 1);
+      double pos = f * (VIRIDIS.length - 1);
+      int j = Math.min((int) pos, VIRIDIS.length - 2);
+      Color c = (Color) Charts.mix(VIRIDIS[j], VIRIDIS[j + 1], pos - j);
+      s.add(k / (double) steps, new Color(c.getRed(), c.getGreen(), c.getBlue(), alpha));
+    }
+    return s;
+  }
+
+  /**
+   * Percentile ranks within the slide (0 lowest, 1 highest): attention sums to one over a bag,
+   * so raw values shrink with slide size and would paint every large slide dark.
+   */
+  static double[] percentiles(float[] v) {
+    Integer[] order = IntStream.range(0, v.length).boxed()
+        .sorted(Comparator.comparingDouble((Integer i) -> v[i])).toArray(Integer[]::new);
+    double[] p = new double[v.length];
+    for (int r = 0; r < order.length; r++) {
+      p[order[r]] = order.length == 1 ? 1 : r / (double) (order.length - 1);
+    }
+    return p;
+  }
+
+  /**
+   * The slide at {@link #THUMB} pixels on its longest side, read from the smallest pyramid level
+   * that is still at least that large, a band of rows at a time.
+   */
+  private static BufferedImage thumbnail(OpenSlideReader reader, SlideMetadata md)
+      throws IOException {
+    double scale = Math.min(1.0, THUMB / (double) Math.max(md.width(), md.height()));
+    int tw = Math.max(1, (int) Math.round(md.width() * scale));
+    int th = Math.max(1, (int) Math.round(md.height() * scale));
+    LevelInfo level = md.level(0);
+    for (LevelInfo l : md.levels()) {
+      if (l.width() >= tw && l.height() >= th && l.width() < level.width()) {
+        level = l;
+      }
+    }
+    BufferedImage out = new BufferedImage(tw, th, BufferedImage.TYPE_INT_RGB);
+    Graphics2D g = out.createGraphics();
+    g.setRenderingHint(RenderingHints.KEY_INTERPOLATION,
+        RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+    int lw = (int) level.width();
+    int lh = (int) level.height();
+    for (int top = 0; top < lh; top += BAND_ROWS) {
+      int rows = Math.min(BAND_ROWS, lh - top);
+      BufferedImage band = reader.readRgb(RegionRequest.of(0,
+          Math.round(top * level.downsample()), level.index(), lw, rows), 0xffffff);
+      int y0 = (int) Math.round(top * (double) th / lh);
+      int y1 = (int) Math.round((top + rows) * (double) th / lh);
+      g.drawImage(band, 0, y0, tw, Math.max(y1, y0 + 1), null);
+    }
+    g.dispose();
+    return out;
+  }
+
+  private static BufferedImage scaled(BufferedImage src, int w, int h) {
+    BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
+    Graphics2D g = out.createGraphics();
+    g.setRenderingHint(RenderingHints.KEY_INTERPOLATION,
+        RenderingHints.VALUE_INTERPOLATION_BICUBIC);
+    g.drawImage(src, 0, 0, w, h, null);
+    g.dispose();
+    return out;
+  }
+}
