@@ -107,7 +107,8 @@ public final class EvaluateStage {
 
     printTable(console, file);
     loc.ifPresent(l -> console.printf("localisation: AUC %s over %d tiles (%d lesion) of %d %s"
-        + " slides with lesion; masks %s%n", fmt(l.auc()), l.tiles(), l.lesionTiles(),
+        + " slides with lesion; masks %s%n", Double.isNaN(l.auc()) ? "n/a"
+        : String.format("%.4f", l.auc()), l.tiles(), l.lesionTiles(),
         l.slides(), l.split(), l.masks()));
     console.println("metrics: " + out);
     FoldMetrics first = folds.get(0);
