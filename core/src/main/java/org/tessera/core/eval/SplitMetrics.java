@@ -2,6 +2,7 @@ package org.tessera.core.eval;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import java.util.Map;
 
 /**
@@ -17,6 +18,7 @@ import java.util.Map;
  * @param perClass  class name to its one-vs-rest {@code auc, sensitivity, specificity,
  *                  precision, f1, support}
  */
+@JsonPropertyOrder({"n", "metrics", "confusion", "roc", "pr", "perClass"})
 public record SplitMetrics(int n, Map<String, Estimate> metrics,
     @JsonProperty("confusion") int[][] confusion,
     @JsonInclude(JsonInclude.Include.NON_NULL) Curve roc,

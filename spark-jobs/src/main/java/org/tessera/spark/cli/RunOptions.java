@@ -1,9 +1,9 @@
 package org.tessera.spark.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.tessera.spark.io.FiniteJson;
 import picocli.CommandLine.Option;
 
 /** Options every per-slide stage shares: redoing finished slides, the slide cache, the summary. */
@@ -28,11 +28,10 @@ final class RunOptions {
     writeSummary(summaryJson, summary);
   }
 
-  /** Writes a stage's summary as JSON to {@code file}, when one is given. */
+  /** Writes a stage's summary as JSON (NaN as null) to {@code file}, when one is given. */
   static void writeSummary(Path file, Object summary) throws IOException {
     if (file != null) {
-      Files.writeString(file, new ObjectMapper().writerWithDefaultPrettyPrinter()
-          .writeValueAsString(summary));
+      Files.write(file, FiniteJson.bytes(summary));
     }
   }
 }

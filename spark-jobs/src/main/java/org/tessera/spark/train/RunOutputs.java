@@ -26,12 +26,12 @@ import scala.Tuple2;
  * predicted, one {@code prob_<class>} column per class) and {@code attention.parquet} (slide_id,
  * x, y, one column per attention map the model gives), each written whole or not at all.
  */
-final class RunOutputs {
+public final class RunOutputs {
 
   private RunOutputs() {}
 
   /** A Parquet/Spark-safe column name for a class or map name. */
-  static String column(String prefix, String name) {
+  public static String column(String prefix, String name) {
     return prefix + name.replaceAll("[^A-Za-z0-9_]", "_");
   }
 

@@ -58,8 +58,8 @@ class TesseraCliTest {
   void everySubcommandDocumentsItsOptions() {
     Result top = cli("--help");
     assertEquals(0, top.code());
-    for (String sub : List.of("synth", "tile", "embed", "import-features", "train", "report",
-        "inspect", "demo")) {
+    for (String sub : List.of("synth", "tile", "embed", "import-features", "train", "evaluate",
+        "report", "inspect", "demo")) {
       assertTrue(top.out().contains(sub), "top-level help lists " + sub);
       Result help = cli(sub, "--help");
       assertEquals(0, help.code(), sub);
@@ -70,6 +70,11 @@ class TesseraCliTest {
         "--seed", "--folds", "--optimizer", "--loss", "--epochs", "--patience",
         "--expect-encoder")) {
       assertTrue(train.out().contains(flag), "train --help documents " + flag);
+    }
+    Result evaluate = cli("evaluate", "--help");
+    for (String flag : List.of("--run", "--threshold", "--bootstrap", "--seed", "--masks",
+        "--tile-size", "--summary-json", "--master", "--conf")) {
+      assertTrue(evaluate.out().contains(flag), "evaluate --help documents " + flag);
     }
     Result report = cli("report", "--help");
     for (String flag : List.of("--run", "--heatmaps", "--top-tiles", "--cache-dir",
@@ -101,6 +106,12 @@ class TesseraCliTest {
     assertEquals(1, noSuch.err().strip().lines().count(), noSuch.err());
     assertTrue(noSuch.err().contains("nope") && noSuch.err().contains("does not exist"),
         noSuch.err());
+
+    Result noRun = cli("evaluate", "--run", tmp.resolve("no-run").toString());
+    assertEquals(1, noRun.code());
+    assertEquals(1, noRun.err().strip().lines().count(), noRun.err());
+    assertTrue(noRun.err().contains("tessera evaluate: ") && noRun.err().contains("no-run"),
+        noRun.err());
 
     Result badTissue = cli("tile", "--slides", tmp.toString(), "--out",
         tmp.resolve("o").toString(), "--tissue", "default,median=4");

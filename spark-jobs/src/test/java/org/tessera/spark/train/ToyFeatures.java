@@ -15,12 +15,12 @@ import org.tessera.spark.importer.ImportStage;
  * first feature, the multiple-instance signal a head must find. Labels carry patients and, when
  * asked, a split column.
  */
-final class ToyFeatures {
+public final class ToyFeatures {
 
   private ToyFeatures() {}
 
   /** Writes {@code dir/features.csv}, {@code dir/labels.csv} and imports into {@code dir/feat}. */
-  static Path write(SparkSession spark, Path dir, int slides, int dim, boolean splitColumn,
+  public static Path write(SparkSession spark, Path dir, int slides, int dim, boolean splitColumn,
       long seed) throws IOException {
     Files.createDirectories(dir);
     SplittableRandom r = new SplittableRandom(seed);
