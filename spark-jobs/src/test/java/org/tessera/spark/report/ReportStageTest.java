@@ -36,6 +36,8 @@ import org.tessera.spark.SparkTestSupport;
 import org.tessera.spark.cli.TesseraCli;
 import org.tessera.spark.embed.EmbedSettings;
 import org.tessera.spark.embed.EmbedStage;
+import org.tessera.spark.eval.EvaluateSettings;
+import org.tessera.spark.eval.EvaluateStage;
 import org.tessera.spark.tile.TileSettings;
 import org.tessera.spark.tile.TileStage;
 import org.tessera.spark.train.HeadOptions;
@@ -103,7 +105,14 @@ class ReportStageTest {
         List.of(), 2, 3, 0, 0.2, 2, "", head,
         OptimizerConfig.defaults("adam").withLearningRate(2e-3),
         new TrainLoop.Settings(3, 3, 0), false), QUIET);
-    metrics = MetricsFixture.write(spark, run);
+    metrics = evaluate(run);
+  }
+
+  /** What {@code tessera evaluate --run RUN --bootstrap 200} writes, read back. */
+  private static JsonNode evaluate(Path dir) throws Exception {
+    EvaluateStage.run(spark, new EvaluateSettings(dir.toString(), "youden", 200, null, "", 0),
+        QUIET);
+    return new ObjectMapper().readTree(dir.resolve(EvaluateStage.METRICS).toFile());
   }
 
   @AfterAll
@@ -195,13 +204,14 @@ class ReportStageTest {
     for (int f = 0; f < 2; f++) {
       Path fold = Files.createDirectories(cv.resolve("fold-" + f));
       for (String file : List.of(TrainStage.PREDICTIONS, TrainStage.ATTENTION,
-          TrainStage.HISTORY)) {
+          TrainStage.HISTORY, TrainStage.RESULT)) {
         Files.copy(run.resolve(file), fold.resolve(file));
       }
       splits.addObject().put("name", "fold-" + f);
     }
     Files.writeString(cv.resolve(TrainStage.CONFIG), config.toString());
-    JsonNode m = MetricsFixture.write(spark, cv);
+    Files.copy(run.resolve(TrainStage.SUMMARY), cv.resolve(TrainStage.SUMMARY));
+    JsonNode m = evaluate(cv);
     Cli r = cli("report", "--run", cv.toString(), "--heatmaps", "1", "--top-tiles", "1");
     assertEquals(0, r.code(), r.err());
     assertTrue(r.out().contains("2 section(s)"), r.out());
