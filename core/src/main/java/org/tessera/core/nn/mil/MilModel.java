@@ -49,6 +49,8 @@ public final class MilModel implements AutoCloseable {
   private final List<String> graphGradients = new ArrayList<>();
   /** The bag last set up by {@link #inputs}, needed for the first layer's gradient. */
   private INDArray input;
+  /** Its first-layer pre-activation when the graph variable {@code pre} copied it, else null. */
+  private INDArray pre;
   private boolean closed;
   private boolean backwardBuilt;
 
@@ -97,7 +99,15 @@ public final class MilModel implements AutoCloseable {
   public float[] params() {
     float[] flat = new float[numParams()];
     for (ParamInfo p : graph.layout) {
-      float[] v = sd.getVariable(p.name()).getArr().castTo(DataType.FLOAT).data().asFloat();
+      INDArray arr = sd.getVariable(p.name()).getArr();
+      float[] v;
+      if (arr.dataType() == DataType.FLOAT) {
+        v = arr.data().asFloat();
+      } else {
+        INDArray copy = arr.castTo(DataType.FLOAT);
+        v = copy.data().asFloat();
+        copy.close();
+      }
       System.arraycopy(v, 0, flat, p.offset(), v.length);
     }
     return flat;
@@ -111,8 +121,10 @@ public final class MilModel implements AutoCloseable {
     }
     for (ParamInfo p : graph.layout) {
       INDArray values = Nd4j.create(Arrays.copyOfRange(flat, p.offset(), p.offset() + p.size()),
-          p.shape(), 'c').castTo(graph.dt);
-      sd.getVariable(p.name()).getArr().assign(values);
+          p.shape(), 'c');
+      INDArray typed = values.castTo(graph.dt);
+      sd.getVariable(p.name()).getArr().assign(typed);
+      release(List.of(values, typed));
     }
   }
 
@@ -126,37 +138,62 @@ public final class MilModel implements AutoCloseable {
           + "model has " + numParams() + " parameters");
     }
     Map<String, INDArray> feed = trainingFeed(bag, label, dropoutSeed);
-    OutAndGrad result;
-    if (backwardBuilt) {
-      result = sd.calculateGradientsAndOutputs(feed, List.of("loss"), graphGradients);
-    } else {
-      // The first call builds the backward graph, which SameDiff announces op by op on stdout.
-      result = QuietStdout.call(
-          () -> sd.calculateGradientsAndOutputs(feed, List.of("loss"), graphGradients));
-      backwardBuilt = true;
-    }
-    Map<String, INDArray> grads = new HashMap<>(result.getGradients());
-    INDArray dPre = grads.get(HeadGraph.PRE);
-    grads.put(HeadGraph.FC_WEIGHT, Nd4j.gemm(input, dPre, true, false));
-    grads.put(HeadGraph.FC_BIAS, dPre.sum(0));
-    for (ParamInfo p : graph.layout) {
-      INDArray g = grads.get(p.name());
-      if (g == null) {
-        throw new IllegalStateException("no gradient for parameter " + p.name() + " of "
-            + cfg.model());
+    List<INDArray> made = new ArrayList<>(feed.values());
+    try {
+      OutAndGrad result;
+      if (backwardBuilt) {
+        result = sd.calculateGradientsAndOutputs(feed, List.of("loss"), graphGradients);
+      } else {
+        // The first call builds the backward graph, which SameDiff announces op by op on stdout.
+        result = QuietStdout.call(
+            () -> sd.calculateGradientsAndOutputs(feed, List.of("loss"), graphGradients));
+        backwardBuilt = true;
       }
-      double[] values = g.castTo(DataType.DOUBLE).data().asDouble();
-      int off = p.offset();
-      for (int i = 0; i < values.length; i++) {
-        grad[off + i] += values[i];
+      Map<String, INDArray> grads = new HashMap<>(result.getGradients());
+      INDArray dPre = grads.get(HeadGraph.PRE);
+      grads.put(HeadGraph.FC_WEIGHT, Nd4j.gemm(input, dPre, true, false));
+      grads.put(HeadGraph.FC_BIAS, dPre.sum(0));
+      made.add(grads.get(HeadGraph.FC_WEIGHT));
+      made.add(grads.get(HeadGraph.FC_BIAS));
+      for (ParamInfo p : graph.layout) {
+        INDArray g = grads.get(p.name());
+        if (g == null) {
+          throw new IllegalStateException("no gradient for parameter " + p.name() + " of "
+              + cfg.model());
+        }
+        if (g.ordering() != 'c' || g.isView()) {
+          g = g.dup('c');
+          made.add(g);
+        }
+        int off = p.offset();
+        if (graph.dt == DataType.FLOAT) {
+          float[] values = g.data().asFloat();
+          for (int i = 0; i < values.length; i++) {
+            grad[off + i] += values[i];
+          }
+        } else {
+          double[] values = g.data().asDouble();
+          for (int i = 0; i < values.length; i++) {
+            grad[off + i] += values[i];
+          }
+        }
       }
+      return result.getOutputs().get("loss").getDouble(0);
+    } finally {
+      releaseCall(made);
     }
-    return result.getOutputs().get("loss").getDouble(0);
   }
 
   /** The training-mode loss alone (a forward pass), as {@link #accumulateGradient} returns it. */
   double loss(Bag bag, int label, long dropoutSeed) {
-    return sd.output(trainingFeed(bag, label, dropoutSeed), "loss").get("loss").getDouble(0);
+    Map<String, INDArray> feed = trainingFeed(bag, label, dropoutSeed);
+    List<INDArray> made = new ArrayList<>(feed.values());
+    try {
+      Map<String, INDArray> out = sd.output(feed, "loss");
+      return out.get("loss").getDouble(0);
+    } finally {
+      releaseCall(made);
+    }
   }
 
   private Map<String, INDArray> trainingFeed(Bag bag, int label, long dropoutSeed) {
@@ -190,16 +227,22 @@ public final class MilModel implements AutoCloseable {
     if (cfg.model().equals("dsmil")) {
       selectInstances(feed, bag.n());
     }
-    Map<String, INDArray> out = sd.output(feed, "probs", "maps");
-    float[] probs = out.get("probs").castTo(DataType.FLOAT).data().asFloat();
-    INDArray maps = out.get("maps").castTo(DataType.FLOAT);
-    int skip = cfg.model().equals("transmil") ? 1 : 0; // the class token's own column
-    float[][] attention = new float[graph.mapNames.size()][];
-    for (int k = 0; k < attention.length; k++) {
-      float[] row = maps.getRow(k).dup().data().asFloat();
-      attention[k] = Arrays.copyOfRange(row, skip, row.length);
+    List<INDArray> made = new ArrayList<>(feed.values());
+    try {
+      Map<String, INDArray> out = sd.output(feed, "probs", "maps");
+      float[] probs = out.get("probs").castTo(DataType.FLOAT).data().asFloat();
+      INDArray maps = out.get("maps").castTo(DataType.FLOAT);
+      made.add(maps);
+      int skip = cfg.model().equals("transmil") ? 1 : 0; // the class token's own column
+      float[][] attention = new float[graph.mapNames.size()][];
+      for (int k = 0; k < attention.length; k++) {
+        float[] row = maps.getRow(k).dup().data().asFloat();
+        attention[k] = Arrays.copyOfRange(row, skip, row.length);
+      }
+      return new Prediction(probs, graph.mapNames, attention);
+    } finally {
+      releaseCall(made);
     }
-    return new Prediction(probs, graph.mapNames, attention);
   }
 
   /** Frees the parameters' native memory; the model cannot be used afterwards. */
@@ -232,9 +275,15 @@ public final class MilModel implements AutoCloseable {
     Map<String, INDArray> feed = new HashMap<>();
     INDArray x = Nd4j.create(bag.features(), new long[] {bag.n(), bag.dim()}, 'c');
     input = graph.dt == DataType.FLOAT ? x : x.castTo(graph.dt);
+    if (input != x) {
+      x.close();
+    }
     INDArray pre = input.mmul(sd.getVariable(HeadGraph.FC_WEIGHT).getArr());
     pre.addiRowVector(sd.getVariable(HeadGraph.FC_BIAS).getArr());
+    // setArray copies into the variable's array when the shape is unchanged and adopts the given
+    // one otherwise; only a copied-from array is ours to free.
     sd.getVariable(HeadGraph.PRE).setArray(pre);
+    this.pre = sd.getVariable(HeadGraph.PRE).getArr() == pre ? null : pre;
     if (cfg.model().equals("mean")) {
       feed.put("pool", Nd4j.valueArrayOf(new long[] {1, bag.n()}, 1.0 / bag.n(), graph.dt));
     }
@@ -259,12 +308,15 @@ public final class MilModel implements AutoCloseable {
    * Ties go to the lower index.
    */
   private void selectInstances(Map<String, INDArray> feed, int n) {
-    INDArray scores = sd.output(feed, "scores").get("scores").castTo(DataType.DOUBLE);
+    INDArray raw = sd.output(feed, "scores").get("scores");
+    INDArray scores = raw.castTo(DataType.DOUBLE);
+    double[] scoreValues = scores.data().asDouble();
+    scores.close();
     boolean dsmil = cfg.model().equals("dsmil");
     int k = dsmil ? 1 : Math.min(cfg.clamK(), n);
     INDArray critical = dsmil ? Nd4j.zeros(graph.dt, cfg.numClasses(), n) : null;
     for (int br = 0; br < graph.selectionBranches; br++) {
-      double[] s = scores.getColumn(br).dup().data().asDouble();
+      double[] s = column(scoreValues, n, graph.selectionBranches, br);
       int[] order = descending(s);
       if (dsmil) {
         critical.putScalar(br, order[0], 1.0);
@@ -281,6 +333,36 @@ public final class MilModel implements AutoCloseable {
     }
     if (dsmil) {
       feed.put("critical", critical);
+    }
+  }
+
+  /** Column {@code c} of a row-major {@code [rows, cols]} matrix. */
+  private static double[] column(double[] m, int rows, int cols, int c) {
+    double[] out = new double[rows];
+    for (int r = 0; r < rows; r++) {
+      out[r] = m[r * cols + c];
+    }
+    return out;
+  }
+
+  /**
+   * Frees the native memory of arrays this model made for one call (inputs, masks, the first
+   * layer's products). Left to the garbage collector it comes back late, as the heap rarely fills
+   * with these small Java objects, so the process grows and new arrays land on fresh pages, whose
+   * first-touch faults cost as much as the arithmetic on a virtual machine. SameDiff's own
+   * outputs are left to it.
+   */
+  private void releaseCall(List<INDArray> made) {
+    made.add(input);
+    made.add(pre);
+    release(made);
+  }
+
+  private static void release(List<INDArray> arrays) {
+    for (INDArray a : arrays) {
+      if (a != null && a.closeable() && !a.wasClosed()) {
+        a.close();
+      }
     }
   }
 
