@@ -9,7 +9,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "evaluate", mixinStandardHelpOptions = true,
-    description = "Measure a finished train run: slide-level metrics with bootstrap 95% "
+    description = "Measure a finished train run: slide-level metrics with bootstrap 95%% "
         + "intervals per split and fold, cross-validation summaries, and lesion localisation by "
         + "attention where ground-truth masks exist. Writes RUN/metrics.json.")
 final class EvaluateCommand implements Callable<Integer> {
@@ -25,7 +25,7 @@ final class EvaluateCommand implements Callable<Integer> {
   String threshold = "youden";
 
   @Option(names = "--bootstrap", paramLabel = "N",
-      description = "Bootstrap replicates for the 95% intervals, 0 for none (default: "
+      description = "Bootstrap replicates for the 95%% intervals, 0 for none (default: "
           + "${DEFAULT-VALUE}).")
   int bootstrap = 1000;
 

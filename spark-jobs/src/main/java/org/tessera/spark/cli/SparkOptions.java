@@ -12,6 +12,9 @@ import picocli.CommandLine.Option;
  * default is local mode on all cores.
  */
 public final class SparkOptions {
+  private static final String[] MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_",
+      "MALLOC_TOP_PAD_"};
+
   @Option(names = "--master",
       description = "Spark master URL (local[*], spark://host:7077, yarn, k8s://...). Default: the "
           + "one spark-submit set, else local[*].")
@@ -34,6 +37,13 @@ public final class SparkOptions {
     }
     sc.setIfMissing("spark.ui.showConsoleProgress", "false");
     sc.setIfMissing("spark.sql.parquet.compression.codec", "snappy");
+    // Executors get bin/tessera's glibc malloc settings (see there), unless told otherwise.
+    for (String key : MALLOC_ENV) {
+      String value = System.getenv(key);
+      if (value != null) {
+        sc.setIfMissing("spark.executorEnv." + key, value);
+      }
+    }
     conf.forEach(sc::set);
     return SparkSession.builder().config(sc).getOrCreate();
   }

@@ -1,6 +1,7 @@
 package org.tessera.spark.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -64,6 +65,7 @@ class TesseraCliTest {
       Result help = cli(sub, "--help");
       assertEquals(0, help.code(), sub);
       assertTrue(help.out().contains("Usage: tessera " + sub), help.out());
+      assertFalse((help.out() + help.err()).contains("picocli WARN"), sub + ": " + help.err());
     }
     Result train = cli("train", "--help");
     for (String flag : List.of("--features", "--labels", "--model", "--workers", "--out",
