@@ -9,7 +9,10 @@ import org.tessera.core.optim.OptimizerConfig;
 import org.tessera.core.train.TrainLoop;
 import org.tessera.spark.embed.EmbedSettings;
 import org.tessera.spark.embed.EmbedStage;
+import org.tessera.spark.eval.EvaluateSettings;
+import org.tessera.spark.eval.EvaluateStage;
 import org.tessera.spark.io.Inspector;
+import org.tessera.spark.report.ReportStage;
 import org.tessera.spark.tile.TileSettings;
 import org.tessera.spark.tile.TileStage;
 import org.tessera.spark.train.HeadOptions;
@@ -25,7 +28,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = {"Run the pipeline end to end on a synthetic cohort, on Spark local mode by "
-        + "default: synth -> tile -> embed -> train, then a summary.",
+        + "default: synth -> tile -> embed -> train -> evaluate -> report, then a summary.",
         "Re-running skips the stages (and slides) that are already done."})
 final class DemoCommand implements Callable<Integer> {
   @Option(names = "--out", paramLabel = "DIR", description = "Output folder (default: ${DEFAULT-VALUE}).")
@@ -65,14 +68,14 @@ final class DemoCommand implements Callable<Integer> {
     CohortParams params = CohortParams.defaults().withSlides(slides).withSeed(seed)
         .withSize(width, height);
 
-    System.out.println("== 1/4 synth: " + slides + " synthetic slides -> " + cohort);
+    System.out.println("== 1/6 synth: " + slides + " synthetic slides -> " + cohort);
     if (Files.exists(cohort.resolve(SynthCohort.MASKS_DIR).resolve(SynthCohort.MASKS_JSON))) {
       System.out.println("   already there, skipped");
     } else {
       new SynthCohort(params).generate(cohort);
     }
 
-    System.out.println("== 2/4 tile: tissue detection and a 256 px grid at 0.5 um/px -> " + tiles);
+    System.out.println("== 2/6 tile: tissue detection and a 256 px grid at 0.5 um/px -> " + tiles);
     SparkSession session = spark.session("tessera demo");
     // Half the synthetic slides are generic TIFFs, which carry no pixel size: state it.
     TilingParams tiling = new TilingParams(0.5, 256, 256, 0.5, 16, params.mpp(),
@@ -83,7 +86,7 @@ final class DemoCommand implements Callable<Integer> {
         cohort.resolve(SynthCohort.SLIDES_DIR).toString(), tiles.toString(), settings, System.out);
     System.out.println(summary.describe());
 
-    System.out.println("== 3/4 embed: small-cnn (seeded random weights) features of every tile -> "
+    System.out.println("== 3/6 embed: small-cnn (seeded random weights) features of every tile -> "
         + features);
     EmbedSettings embed = new EmbedSettings("small-cnn", "", "", true, seed, 0, 32, "none", "",
         4000, false, settings.cacheDir());
@@ -91,7 +94,7 @@ final class DemoCommand implements Callable<Integer> {
         embed, System.out);
     System.out.println(embedded.describe());
 
-    System.out.println("== 4/4 train: " + model + " on " + workers + " workers -> " + run);
+    System.out.println("== 4/6 train: " + model + " on " + workers + " workers -> " + run);
     TrainSettings train = new TrainSettings(features.toString(),
         cohort.resolve(SynthCohort.LABELS_CSV).toString(), run.toString(), List.of(), workers,
         seed, 0, 0.2, 8, "small-cnn", HeadOptions.of(model),
@@ -99,6 +102,28 @@ final class DemoCommand implements Callable<Integer> {
         new TrainLoop.Settings(epochs, 10, 0), false);
     TrainStage.Summary trained = TrainStage.run(session, train, System.out);
     System.out.println(trained.describe());
+
+    System.out.println("== 5/6 evaluate: slide metrics with bootstrap intervals, localisation "
+        + "against the lesion masks -> " + run.resolve(EvaluateStage.METRICS));
+    Path metrics = run.resolve(EvaluateStage.METRICS);
+    Path trainedAt = run.resolve(TrainStage.RESULT); // written once, when the split finished
+    if (newer(metrics, trainedAt)) {
+      System.out.println("   already there, skipped");
+    } else {
+      EvaluateStage.Summary evaluated = EvaluateStage.run(session,
+          new EvaluateSettings(run.toString(), "youden", 1000, null, "", 0), System.out);
+      System.out.println(evaluated.describe());
+    }
+
+    Path page = run.resolve(ReportStage.REPORT_DIR).resolve(ReportStage.INDEX);
+    System.out.println("== 6/6 report: figures, heatmaps and provenance -> " + page);
+    if (newer(page, metrics)) {
+      System.out.println("   already there, skipped");
+    } else {
+      ReportStage.Summary reported = ReportStage.run(session,
+          new ReportStage.Settings(run.toString(), 6, 4, settings.cacheDir()), System.out);
+      System.out.println(reported.describe());
+    }
 
     var report = Inspector.inspect(session, tiles.toString());
     long tileRows = report.path("tables").path("tiles").path("rows").asLong();
@@ -111,7 +136,15 @@ final class DemoCommand implements Callable<Integer> {
     System.out.println("   QC images:  " + tiles.resolve("qc").toAbsolutePath());
     System.out.println("   trained:    " + run.toAbsolutePath() + " (history.jsonl, "
         + "predictions.parquet, attention.parquet)");
+    System.out.println("   metrics:    " + metrics.toAbsolutePath());
+    System.out.println("   report:     " + page.toAbsolutePath());
     System.out.println("   inspect:    bin/tessera inspect " + tiles);
     return summary.failed() == 0 && embedded.failed() == 0 ? 0 : 1;
+  }
+
+  /** Whether {@code file} exists and was written after {@code input}. */
+  private static boolean newer(Path file, Path input) throws java.io.IOException {
+    return Files.exists(file) && Files.exists(input)
+        && Files.getLastModifiedTime(file).compareTo(Files.getLastModifiedTime(input)) >= 0;
   }
 }
