@@ -139,7 +139,8 @@ public final class LocalSlides {
       java.nio.file.Path local = java.nio.file.Path.of(p.toUri().getPath());
       if (!Files.exists(local)) {
         throw new java.nio.file.NoSuchFileException(local.toString(), null,
-            "slide file does not exist: check the path in --slides");
+            "slide file does not exist: check the path given to tessera tile (--slides), or that"
+                + " the file was not moved or deleted since it was tiled");
       }
       return local;
     }
