@@ -169,6 +169,68 @@ class EvaluateStageTest {
     assertArrayEquals(first, Files.readAllBytes(holdout.resolve(EvaluateStage.METRICS)));
   }
 
+  /**
+   * Three classes (the toy features relabelled; the metrics only have to be the ones of the
+   * predictions): no threshold or positive class, no curves, macro metrics equal to
+   * {@link Evaluation}'s, three per-class entries; the report draws such a run (no ROC or PR
+   * figures, the slides listed as not drawable since imported features have none).
+   */
+  @Test
+  void threeClassesGetMacroMetricsAndAReport() throws Exception {
+    Path dir = Files.createDirectories(cohort.resolve("three"));
+    List<String> lines = Files.readAllLines(cohort.resolve("labels.csv"));
+    StringBuilder labels = new StringBuilder(lines.get(0)).append('\n');
+    String[] names = {"a", "b", "c"};
+    for (int i = 1; i < lines.size(); i++) {
+      String[] f = lines.get(i).split(",");
+      f[1] = names[i % 3];
+      labels.append(String.join(",", f)).append('\n');
+    }
+    Path labelsFile = dir.resolve("labels.csv");
+    Files.writeString(labelsFile, labels);
+    Path run = dir.resolve("run");
+    TrainSettings base = train(cohort.resolve("feat"), run, 0, 2);
+    TrainStage.run(spark, new TrainSettings(base.features(), labelsFile.toString(),
+        base.out(), base.classes(), base.workers(), base.seed(), base.folds(),
+        base.valFraction(), base.bagsPerStep(), base.expectEncoder(), base.head(),
+        base.optimizer(), base.loop(), base.overwrite()), QUIET);
+
+    EvaluateStage.run(spark, settings(run, "youden", 50), QUIET);
+    JsonNode m = metrics(run);
+    assertEquals(List.of("run", "classes", "bootstrap", "seed", "folds"), names(m));
+    assertEquals("[\"a\",\"b\",\"c\"]", m.get("classes").toString());
+    JsonNode fold = m.get("folds").get(0);
+    assertFalse(fold.has("threshold"), fold.toString());
+    List<Row> rows = spark.read().parquet(run.resolve(TrainStage.PREDICTIONS).toString())
+        .where("split = 'test'").orderBy("slide_id")
+        .select("label_index", "prob_a", "prob_b", "prob_c").collectAsList();
+    float[][] p = new float[rows.size()][];
+    int[] y = new int[rows.size()];
+    for (int i = 0; i < y.length; i++) {
+      Row r = rows.get(i);
+      y[i] = r.getInt(0);
+      p[i] = new float[] {(float) r.getDouble(1), (float) r.getDouble(2), (float) r.getDouble(3)};
+    }
+    SplitMetrics expected = Evaluation.evaluate(p, y, List.of("a", "b", "c"), Double.NaN, 50,
+        SEED);
+    JsonNode test = fold.at("/splits/test");
+    assertEquals(JSON.readTree(FiniteJson.bytes(expected)), test);
+    assertEquals(List.of("n", "metrics", "confusion", "perClass"), names(test));
+    assertEquals(List.of("a", "b", "c"), names(test.get("perClass")));
+
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    org.tessera.spark.report.ReportStage.Summary report =
+        org.tessera.spark.report.ReportStage.run(spark,
+            new org.tessera.spark.report.ReportStage.Settings(run.toString(), 2, 1,
+                dir.resolve("cache").toString()),
+            new PrintStream(out, true, StandardCharsets.UTF_8));
+    Path figures = run.resolve("report").resolve("figures");
+    assertTrue(Files.exists(run.resolve("report").resolve("index.html")));
+    assertTrue(Files.exists(figures.resolve("run-confusion.png")), out.toString());
+    assertFalse(Files.exists(figures.resolve("run-roc.png")), "no ROC for three classes");
+    assertEquals(0, report.slidesDrawn(), out.toString());
+  }
+
   @Test
   void aFixedThresholdAndNoBootstrapWriteNullsNotNaN() throws Exception {
     Path run = copyRun(holdout, "fixed");
