@@ -9,9 +9,6 @@ import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -19,10 +16,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.tessera.core.PythonReference;
 
 /**
  * Every metric, curve, confusion matrix, per-class value and chosen threshold against
@@ -33,7 +30,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class EvaluationGoldenTest {
 
-  private static final Path PYTHON = Path.of("/usr/bin/python3");
   private static final String INSTALL = "apt-get install -y python3-sklearn";
   /** Both sides do the same arithmetic; only summation order (numpy's pairwise sums) differs. */
   private static final double TOLERANCE = 1e-9;
@@ -48,7 +44,7 @@ class EvaluationGoldenTest {
 
   @BeforeAll
   static void runSklearn(@TempDir Path dir) throws Exception {
-    requireSklearn();
+    PythonReference.require("sklearn, numpy", INSTALL);
     buildCases();
     ObjectMapper json = new ObjectMapper();
     List<Map<String, Object>> cases = new ArrayList<>();
@@ -75,11 +71,7 @@ class EvaluationGoldenTest {
     Path out = dir.resolve("sklearn.json");
     json.writeValue(in.toFile(), Map.of("cases", cases, "tiles", tiles));
     Path script = Path.of(EvaluationGoldenTest.class.getResource("sklearn_eval_golden.py").toURI());
-    String failure = run(List.of(PYTHON.toString(), script.toString(), in.toString(),
-        out.toString()), 120);
-    if (failure != null) {
-      fail(failure);
-    }
+    PythonReference.run(script, 120, in.toString(), out.toString());
     expected = JsonMapper.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build()
         .readTree(out.toFile());
   }
@@ -273,35 +265,5 @@ class EvaluationGoldenTest {
       out[i] = (float) (Math.exp(logits[i]) / sum);
     }
     return out;
-  }
-
-  private static void requireSklearn() throws Exception {
-    if (!Files.isExecutable(PYTHON)) {
-      fail(PYTHON + " is missing; the scikit-learn reference needs it: " + INSTALL);
-    }
-    String out = run(List.of(PYTHON.toString(), "-c", "import sklearn, numpy"), 60);
-    if (out != null) {
-      fail(PYTHON + " cannot import sklearn/numpy (" + out.strip().lines()
-          .reduce((first, last) -> last).orElse("") + "): " + INSTALL);
-    }
-  }
-
-  /** Null on success, else the failure with the command's output. */
-  private static String run(List<String> command, int timeoutSeconds)
-      throws IOException, InterruptedException {
-    // Output goes to a file: a pipe nobody reads while waiting could fill and stall the child.
-    Path log = Files.createTempFile("python", ".log");
-    try {
-      Process p = new ProcessBuilder(command).redirectErrorStream(true)
-          .redirectOutput(log.toFile()).start();
-      if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        return String.join(" ", command) + " timed out after " + timeoutSeconds + " s";
-      }
-      String out = Files.readString(log, StandardCharsets.UTF_8);
-      return p.exitValue() == 0 ? null : String.join(" ", command) + " failed:\n" + out;
-    } finally {
-      Files.delete(log);
-    }
   }
 }

@@ -9,13 +9,13 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.tessera.core.PythonReference;
 
 /**
  * The documented arithmetic, re-implemented in NumPy ({@code numpy_reference.py}), must give the
@@ -25,7 +25,6 @@ import org.junit.jupiter.api.io.TempDir;
  * it, since a skip would silently drop the check; {@code bin/setup --test} installs it.
  */
 class NumpyReferenceTest {
-  private static final Path PYTHON = Path.of("/usr/bin/python3");
   private static final String SCRIPT = "numpy_reference.py";
 
   @TempDir Path dir;
@@ -116,10 +115,7 @@ class NumpyReferenceTest {
   }
 
   private List<String> runReference(int[] rgb, int size) throws IOException {
-    if (!Files.isExecutable(PYTHON)) {
-      fail(PYTHON + " is missing; the NumPy parity tests need it: install it with "
-          + "`apt-get install -y python3-numpy` (bin/setup --test does)");
-    }
+    PythonReference.require("numpy", "apt-get install -y python3-numpy");
     Path script = dir.resolve(SCRIPT);
     try (InputStream in = NumpyReferenceTest.class.getResourceAsStream(SCRIPT)) {
       if (in == null) {
@@ -134,17 +130,8 @@ class NumpyReferenceTest {
       bytes[3 * i + 2] = (byte) rgb[i];
     }
     Files.write(dir.resolve("tile.rgb"), bytes);
-    Process process = new ProcessBuilder(PYTHON.toString(), script.toString(), dir.toString(),
-        String.valueOf(size), String.valueOf(size)).redirectErrorStream(true).start();
-    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    try {
-      if (process.waitFor() != 0) {
-        fail("the NumPy reference failed (install python3-numpy if it is missing):\n" + output);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted while running the NumPy reference", e);
-    }
+    PythonReference.run(script, 120, dir.toString(), String.valueOf(size),
+        String.valueOf(size));
     return Files.readAllLines(dir.resolve("stats.txt"));
   }
 }

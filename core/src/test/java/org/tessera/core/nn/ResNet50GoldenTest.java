@@ -3,20 +3,16 @@ package org.tessera.core.nn;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
+import org.tessera.core.PythonReference;
 
 /**
  * resnet50-trunc against torchvision itself: the same random weights (non-trivial batch norms),
@@ -26,7 +22,6 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  */
 class ResNet50GoldenTest {
 
-  private static final Path PYTHON = Path.of("/usr/bin/python3");
   private static final String INSTALL =
       "apt-get install -y python3-torch python3-torchvision";
   private static final Path IHC_PNG =
@@ -35,10 +30,10 @@ class ResNet50GoldenTest {
 
   @Test
   void featuresEqualTorchvision(@TempDir Path dir) throws Exception {
-    requireTorch();
+    PythonReference.require("torch, torchvision, PIL, numpy", INSTALL);
     assertTrue(Files.isRegularFile(IHC_PNG), "test image missing: " + IHC_PNG.toAbsolutePath());
     Path script = Path.of(getClass().getResource("torch_golden.py").toURI());
-    run(List.of(PYTHON.toString(), script.toString(), IHC_PNG.toString(), dir.toString()), 180);
+    PythonReference.run(script, 180, IHC_PNG.toString(), dir.toString());
 
     Path weights = dir.resolve("resnet50.safetensors");
     try (SafeTensors golden = SafeTensors.open(dir.resolve("golden.safetensors"));
@@ -75,46 +70,5 @@ class ResNet50GoldenTest {
 
   private static INDArray array(SafeTensors st, String name) {
     return Nd4j.create(st.floats(name), st.info(name).shape(), 'c');
-  }
-
-  private static void requireTorch() throws Exception {
-    if (!Files.isExecutable(PYTHON)) {
-      fail(PYTHON + " is missing; the torchvision reference needs it: " + INSTALL);
-    }
-    String out = run(List.of(PYTHON.toString(), "-c", "import torch, torchvision, PIL, numpy"),
-        60, false);
-    if (out != null) {
-      fail(PYTHON + " cannot import torch/torchvision (" + out.strip().lines()
-          .reduce((first, last) -> last).orElse("") + "): " + INSTALL);
-    }
-  }
-
-  private static void run(List<String> command, int timeoutSeconds) throws Exception {
-    String failure = run(command, timeoutSeconds, true);
-    if (failure != null) {
-      fail(failure);
-    }
-  }
-
-  /** Null on success, else the failure with the command's output. */
-  private static String run(List<String> command, int timeoutSeconds, boolean echo)
-      throws IOException, InterruptedException {
-    // Output goes to a file: a pipe nobody reads while waiting could fill and stall the child.
-    Path log = Files.createTempFile("python", ".log");
-    try {
-      Process p = new ProcessBuilder(command).redirectErrorStream(true)
-          .redirectOutput(log.toFile()).start();
-      if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        return String.join(" ", command) + " timed out after " + timeoutSeconds + " s";
-      }
-      String out = Files.readString(log, StandardCharsets.UTF_8);
-      if (echo) {
-        System.out.print(out);
-      }
-      return p.exitValue() == 0 ? null : String.join(" ", command) + " failed:\n" + out;
-    } finally {
-      Files.delete(log);
-    }
   }
 }

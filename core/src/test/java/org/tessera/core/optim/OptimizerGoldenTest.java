@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,10 +15,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.tessera.core.PythonReference;
 
 /**
  * Every optimizer, schedule and clipping against torch.optim 1.13 itself: the same starting
@@ -29,7 +28,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class OptimizerGoldenTest {
 
-  private static final Path PYTHON = Path.of("/usr/bin/python3");
   private static final String INSTALL = "apt-get install -y python3-torch python3-numpy";
   private static final int N = 37;
   private static final int STEPS = 20;
@@ -80,7 +78,7 @@ class OptimizerGoldenTest {
 
   @BeforeAll
   static void runTorch(@TempDir Path tmp) throws Exception {
-    requireTorch();
+    PythonReference.require("torch, numpy", INSTALL);
     dir = tmp;
     Random random = new Random(20240611L);
     start = new float[N];
@@ -115,10 +113,7 @@ class OptimizerGoldenTest {
         Map.of("n", N, "steps", STEPS, "cases", cases));
 
     Path script = Path.of(OptimizerGoldenTest.class.getResource("torch_optim_golden.py").toURI());
-    String failure = run(List.of(PYTHON.toString(), script.toString(), dir.toString()), 120);
-    if (failure != null) {
-      fail(failure);
-    }
+    PythonReference.run(script, 120, dir.toString());
   }
 
   @Test
@@ -160,35 +155,5 @@ class OptimizerGoldenTest {
 
   private static ByteBuffer read(String name) throws IOException {
     return ByteBuffer.wrap(Files.readAllBytes(dir.resolve(name))).order(ByteOrder.LITTLE_ENDIAN);
-  }
-
-  private static void requireTorch() throws Exception {
-    if (!Files.isExecutable(PYTHON)) {
-      fail(PYTHON + " is missing; the torch.optim reference needs it: " + INSTALL);
-    }
-    String out = run(List.of(PYTHON.toString(), "-c", "import torch, numpy"), 60);
-    if (out != null) {
-      fail(PYTHON + " cannot import torch/numpy (" + out.strip().lines()
-          .reduce((first, last) -> last).orElse("") + "): " + INSTALL);
-    }
-  }
-
-  /** Null on success, else the failure with the command's output. */
-  private static String run(List<String> command, int timeoutSeconds)
-      throws IOException, InterruptedException {
-    // Output goes to a file: a pipe nobody reads while waiting could fill and stall the child.
-    Path log = Files.createTempFile("python", ".log");
-    try {
-      Process p = new ProcessBuilder(command).redirectErrorStream(true)
-          .redirectOutput(log.toFile()).start();
-      if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        return String.join(" ", command) + " timed out after " + timeoutSeconds + " s";
-      }
-      String out = Files.readString(log, StandardCharsets.UTF_8);
-      return p.exitValue() == 0 ? null : String.join(" ", command) + " failed:\n" + out;
-    } finally {
-      Files.delete(log);
-    }
   }
 }

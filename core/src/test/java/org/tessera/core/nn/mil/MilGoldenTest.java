@@ -2,21 +2,17 @@ package org.tessera.core.nn.mil;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.tessera.core.PythonReference;
 import org.tessera.core.data.Bag;
 
 /**
@@ -28,7 +24,6 @@ import org.tessera.core.data.Bag;
  */
 class MilGoldenTest {
 
-  private static final Path PYTHON = Path.of("/usr/bin/python3");
   private static final String INSTALL = "apt-get install -y python3-torch";
   private static final double TOLERANCE = 1e-5;
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -37,7 +32,7 @@ class MilGoldenTest {
 
   @Test
   void headsMatchTorch(@TempDir Path dir) throws Exception {
-    requireTorch();
+    PythonReference.require("torch", INSTALL);
     MilConfig gated = new MilConfig("gated-abmil", 16, 3, 12, 8, 0, "ce", null, 0.25, 2.0, 8,
         0.3, 64, "xavier-uniform");
     MilConfig binary = new MilConfig("clam-sb", 16, 2, 12, 8, 0, "ce", null, 0.25, 2.0, 6, 0.3,
@@ -75,7 +70,7 @@ class MilGoldenTest {
     Path out = dir.resolve("out.json");
     JSON.writeValue(in.toFile(), input);
     Path script = Path.of(getClass().getResource("torch_mil.py").toURI());
-    run(List.of(PYTHON.toString(), script.toString(), in.toString(), out.toString()), 120);
+    PythonReference.run(script, 120, in.toString(), out.toString());
     JsonNode expected = JSON.readTree(out.toFile());
 
     for (int c = 0; c < cases.size(); c++) {
@@ -107,46 +102,6 @@ class MilGoldenTest {
         assertTrue(lossDiff <= TOLERANCE, what + ": loss differs by " + lossDiff);
         assertTrue(gradDiff <= TOLERANCE, what + ": gradients differ by " + gradDiff);
       }
-    }
-  }
-
-  private static void requireTorch() throws Exception {
-    if (!Files.isExecutable(PYTHON)) {
-      fail(PYTHON + " is missing; the PyTorch reference needs it: " + INSTALL);
-    }
-    String out = run(List.of(PYTHON.toString(), "-c", "import torch"), 60, false);
-    if (out != null) {
-      fail(PYTHON + " cannot import torch (" + out.strip().lines()
-          .reduce((first, last) -> last).orElse("") + "): " + INSTALL);
-    }
-  }
-
-  private static void run(List<String> command, int timeoutSeconds) throws Exception {
-    String failure = run(command, timeoutSeconds, true);
-    if (failure != null) {
-      fail(failure);
-    }
-  }
-
-  /** Null on success, else the failure with the command's output. */
-  private static String run(List<String> command, int timeoutSeconds, boolean echo)
-      throws IOException, InterruptedException {
-    // Output goes to a file: a pipe nobody reads while waiting could fill and stall the child.
-    Path log = Files.createTempFile("python", ".log");
-    try {
-      Process p = new ProcessBuilder(command).redirectErrorStream(true)
-          .redirectOutput(log.toFile()).start();
-      if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        return String.join(" ", command) + " timed out after " + timeoutSeconds + " s";
-      }
-      String text = Files.readString(log, StandardCharsets.UTF_8);
-      if (echo) {
-        System.out.print(text);
-      }
-      return p.exitValue() == 0 ? null : String.join(" ", command) + " failed:\n" + text;
-    } finally {
-      Files.delete(log);
     }
   }
 }
