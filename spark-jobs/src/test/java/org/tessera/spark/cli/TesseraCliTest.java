@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.tessera.spark.SparkTestSupport;
 import org.tessera.wsi.synth.SynthCohort;
 
-class TesseraCliTest {
+public class TesseraCliTest {
   static SparkSession spark;
 
   @TempDir
@@ -36,9 +36,11 @@ class TesseraCliTest {
   }
 
   /** Runs the CLI in this JVM and returns exit code, stdout and stderr. */
-  record Result(int code, String out, String err) {}
+  /** What a command line printed and returned. */
+  public record Result(int code, String out, String err) {}
 
-  static Result cli(String... args) {
+  /** Runs the CLI in this JVM, capturing stdout and stderr. */
+  public static Result cli(String... args) {
     PrintStream oldOut = System.out;
     PrintStream oldErr = System.err;
     ByteArrayOutputStream out = new ByteArrayOutputStream();

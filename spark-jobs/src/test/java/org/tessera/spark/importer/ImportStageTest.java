@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.tessera.spark.cli.TesseraCliTest.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -32,7 +33,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tessera.spark.SparkTestSupport;
-import org.tessera.spark.cli.TesseraCli;
+import org.tessera.spark.cli.TesseraCliTest.Result;
 import org.tessera.spark.io.FeatureTable;
 import org.tessera.spark.io.ParquetRows;
 import org.tessera.spark.io.RangeCommit;
@@ -317,23 +318,17 @@ class ImportStageTest {
 
   @Test
   void commandTakesExactlyOneSource() throws Exception {
-    PrintStream oldOut = System.out;
-    PrintStream oldErr = System.err;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(out, true, StandardCharsets.UTF_8));
-      assertEquals(2, TesseraCli.execute("import-features", "--h5", "a", "--csv", "b", "--out",
-          "c"));
-      assertEquals(2, TesseraCli.execute("import-features", "--out", "c"));
-      assertEquals(0, TesseraCli.execute("import-features", "--help"));
-      assertEquals(1, TesseraCli.execute("import-features", "--h5", tmp.resolve("none").toString(),
-          "--out", tmp.resolve("o").toString()));
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
-    String text = out.toString(StandardCharsets.UTF_8);
+    Result both = cli("import-features", "--h5", "a", "--csv", "b", "--out", "c");
+    Result neither = cli("import-features", "--out", "c");
+    Result help = cli("import-features", "--help");
+    Result missing = cli("import-features", "--h5", tmp.resolve("none").toString(), "--out",
+        tmp.resolve("o").toString());
+    assertEquals(2, both.code());
+    assertEquals(2, neither.code());
+    assertEquals(0, help.code());
+    assertEquals(1, missing.code());
+    String text = both.out() + both.err() + neither.out() + neither.err() + help.out() + help.err()
+        + missing.out() + missing.err();
     assertTrue(text.contains("Usage: tessera import-features"), text);
     assertTrue(text.contains("tessera import-features: " + tmp.resolve("none")
         + " is not a folder"), text);

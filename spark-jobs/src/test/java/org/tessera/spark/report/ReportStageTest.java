@@ -4,15 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.tessera.spark.cli.TesseraCliTest.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
@@ -33,7 +32,7 @@ import org.openqa.selenium.chrome.ChromeOptions;
 import org.tessera.core.optim.OptimizerConfig;
 import org.tessera.core.train.TrainLoop;
 import org.tessera.spark.SparkTestSupport;
-import org.tessera.spark.cli.TesseraCli;
+import org.tessera.spark.cli.TesseraCliTest.Result;
 import org.tessera.spark.embed.EmbedSettings;
 import org.tessera.spark.embed.EmbedStage;
 import org.tessera.spark.eval.EvaluateSettings;
@@ -124,7 +123,7 @@ class ReportStageTest {
   void aRunWithoutMetricsFailsWithOneLineNamingEvaluate() throws Exception {
     Path bare = Files.createDirectories(tmp.resolve("bare"));
     Files.copy(run.resolve(TrainStage.CONFIG), bare.resolve(TrainStage.CONFIG));
-    Cli r = cli("report", "--run", bare.toString(), "--master", "local[1]");
+    Result r = cli("report", "--run", bare.toString(), "--master", "local[1]");
     assertEquals(1, r.code(), r.err());
     assertEquals(1, r.err().strip().lines().count(), r.err());
     assertTrue(r.err().contains("metrics.json")
@@ -136,7 +135,7 @@ class ReportStageTest {
   void theReportOpensInChromiumWithEveryImageAndTheHeadlineNumbers() throws Exception {
     // slide_003 is the test split's negative, drawn with --heatmaps 2: its file is gone.
     Files.delete(slides.resolve("slide_003.tif"));
-    Cli r = cli("report", "--run", run.toString(), "--heatmaps", "2", "--top-tiles", "3");
+    Result r = cli("report", "--run", run.toString(), "--heatmaps", "2", "--top-tiles", "3");
     assertEquals(0, r.code(), r.err());
     assertTrue(r.out().contains("1 slide(s) drawn, 1 unreadable"), r.out());
 
@@ -184,7 +183,7 @@ class ReportStageTest {
 
     // A second report replaces the first whole: nothing of the old one stays.
     Files.writeString(figures.resolve("stale.png"), "old");
-    Cli again = cli("report", "--run", run.toString(), "--heatmaps", "0");
+    Result again = cli("report", "--run", run.toString(), "--heatmaps", "0");
     assertEquals(0, again.code(), again.err());
     assertFalse(Files.exists(figures.resolve("stale.png")));
     assertFalse(Files.exists(figures.resolve("run-slide-1-heatmap.png")));
@@ -212,7 +211,7 @@ class ReportStageTest {
     Files.writeString(cv.resolve(TrainStage.CONFIG), config.toString());
     Files.copy(run.resolve(TrainStage.SUMMARY), cv.resolve(TrainStage.SUMMARY));
     JsonNode m = evaluate(cv);
-    Cli r = cli("report", "--run", cv.toString(), "--heatmaps", "1", "--top-tiles", "1");
+    Result r = cli("report", "--run", cv.toString(), "--heatmaps", "1", "--top-tiles", "1");
     assertEquals(0, r.code(), r.err());
     assertTrue(r.out().contains("2 section(s)"), r.out());
     Path figures = cv.resolve(ReportStage.REPORT_DIR).resolve(ReportStage.FIGURES);
@@ -253,24 +252,5 @@ class ReportStageTest {
             "height", ((Number) size.get("height")).doubleValue(), "scale", 1)));
     Files.createDirectories(file.toAbsolutePath().getParent());
     Files.write(file, Base64.getDecoder().decode((String) shot.get("data")));
-  }
-
-  record Cli(int code, String out, String err) {}
-
-  static Cli cli(String... args) {
-    PrintStream oldOut = System.out;
-    PrintStream oldErr = System.err;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      int code = TesseraCli.execute(args);
-      return new Cli(code, out.toString(StandardCharsets.UTF_8),
-          err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
   }
 }
