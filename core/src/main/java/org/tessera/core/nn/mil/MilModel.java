@@ -308,15 +308,12 @@ public final class MilModel implements AutoCloseable {
    * Ties go to the lower index.
    */
   private void selectInstances(Map<String, INDArray> feed, int n) {
-    INDArray raw = sd.output(feed, "scores").get("scores");
-    INDArray scores = raw.castTo(DataType.DOUBLE);
-    double[] scoreValues = scores.data().asDouble();
-    scores.close();
+    double[][] scores = sd.output(feed, "scores").get("scores").toDoubleMatrix();
     boolean dsmil = cfg.model().equals("dsmil");
     int k = dsmil ? 1 : Math.min(cfg.clamK(), n);
     INDArray critical = dsmil ? Nd4j.zeros(graph.dt, cfg.numClasses(), n) : null;
     for (int br = 0; br < graph.selectionBranches; br++) {
-      double[] s = column(scoreValues, n, graph.selectionBranches, br);
+      double[] s = column(scores, br);
       int[] order = descending(s);
       if (dsmil) {
         critical.putScalar(br, order[0], 1.0);
@@ -336,11 +333,10 @@ public final class MilModel implements AutoCloseable {
     }
   }
 
-  /** Column {@code c} of a row-major {@code [rows, cols]} matrix. */
-  private static double[] column(double[] m, int rows, int cols, int c) {
-    double[] out = new double[rows];
-    for (int r = 0; r < rows; r++) {
-      out[r] = m[r * cols + c];
+  private static double[] column(double[][] m, int c) {
+    double[] out = new double[m.length];
+    for (int r = 0; r < m.length; r++) {
+      out[r] = m[r][c];
     }
     return out;
   }
