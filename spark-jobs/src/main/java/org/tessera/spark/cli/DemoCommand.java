@@ -1,5 +1,6 @@
 package org.tessera.spark.cli;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -143,7 +144,7 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   /** Whether {@code file} exists and was written after {@code input}. */
-  private static boolean newer(Path file, Path input) throws java.io.IOException {
+  private static boolean newer(Path file, Path input) throws IOException {
     return Files.exists(file) && Files.exists(input)
         && Files.getLastModifiedTime(file).compareTo(Files.getLastModifiedTime(input)) >= 0;
   }
