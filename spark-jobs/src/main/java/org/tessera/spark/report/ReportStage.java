@@ -28,6 +28,7 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.tessera.core.Errors;
 import org.tessera.spark.embed.EmbedStage;
+import org.tessera.spark.eval.EvaluateStage;
 import org.tessera.spark.io.SlideTable;
 import org.tessera.spark.train.TrainStage;
 
@@ -45,7 +46,6 @@ public final class ReportStage {
   public static final String REPORT_DIR = "report";
   public static final String INDEX = "index.html";
   public static final String FIGURES = "figures";
-  public static final String METRICS = RunPart.METRICS;
   /** The metrics of the headline table, in the order the page lists them. */
   static final List<String> HEADLINE = List.of("auc", "pr_auc", "accuracy", "sensitivity",
       "specificity", "f1", "kappa");
@@ -94,9 +94,9 @@ public final class ReportStage {
       throw new IllegalArgumentException(runDir + " has no " + TrainStage.CONFIG
           + ": point --run at the --out folder of tessera train");
     }
-    Path metricsFile = new Path(runDir, METRICS);
+    Path metricsFile = new Path(runDir, EvaluateStage.METRICS);
     if (!fs.exists(metricsFile)) {
-      throw new IllegalArgumentException(runDir + " has no " + METRICS
+      throw new IllegalArgumentException(runDir + " has no " + EvaluateStage.METRICS
           + ": run tessera evaluate --run " + s.run() + " first");
     }
     JsonNode config = RunPart.readJson(fs, configFile);

@@ -24,7 +24,6 @@ import org.tessera.spark.train.TrainStage;
  * the slides a report draws are read, later.
  */
 final class RunPart {
-  static final String METRICS = "metrics.json";
 
   /** Training writes NaN for undefined metrics (an AUC on one class); read them as numbers. */
   static final ObjectMapper JSON = JsonMapper.builder()
