@@ -1,6 +1,5 @@
 package org.tessera.spark.cli;
 
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.tessera.spark.eval.EvaluateSettings;
 import org.tessera.spark.eval.EvaluateStage;
@@ -43,9 +42,8 @@ final class EvaluateCommand implements Callable<Integer> {
           + "stage's output the features came from; needed for imported features).")
   int tileSize;
 
-  @Option(names = "--summary-json", paramLabel = "FILE",
-      description = "Also write the evaluation summary as JSON.")
-  Path summaryJson;
+  @Mixin
+  SummaryOption summaryJson;
 
   @Mixin
   SparkOptions spark;
@@ -56,8 +54,7 @@ final class EvaluateCommand implements Callable<Integer> {
         tileSize);
     EvaluateStage.Summary summary = EvaluateStage.run(spark.session("tessera evaluate"),
         settings, System.out);
-    System.out.println(summary.describe());
-    RunOptions.writeSummary(summaryJson, summary);
+    summaryJson.report(summary.describe(), summary);
     return 0;
   }
 }

@@ -42,8 +42,8 @@ final class ImportFeaturesCommand implements Callable<Integer> {
   @Option(names = "--overwrite", description = "Redo slides that are already done.")
   boolean overwrite;
 
-  @Option(names = "--summary-json", paramLabel = "FILE", description = "Also write the run summary as JSON.")
-  Path summaryJson;
+  @Mixin
+  SummaryOption summaryJson;
 
   @Mixin
   SparkOptions spark;
@@ -54,8 +54,7 @@ final class ImportFeaturesCommand implements Callable<Integer> {
     ImportStage.Summary summary = ImportStage.run(spark.session("tessera import-features"),
         h5 ? ImportStage.Format.H5 : ImportStage.Format.CSV,
         (h5 ? source.h5 : source.csv).toString(), out, overwrite, System.out);
-    System.out.println(summary.describe());
-    RunOptions.writeSummary(summaryJson, summary);
+    summaryJson.report(summary.describe(), summary);
     return 0;
   }
 }

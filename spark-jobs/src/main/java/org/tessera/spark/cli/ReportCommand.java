@@ -34,9 +34,8 @@ final class ReportCommand implements Callable<Integer> {
           + "(default: <java.io.tmpdir>/tessera-slide-cache).")
   String cacheDir = RunOptions.DEFAULT_CACHE_DIR;
 
-  @Option(names = "--summary-json", paramLabel = "FILE",
-      description = "Also write the summary as JSON.")
-  java.nio.file.Path summaryJson;
+  @Mixin
+  SummaryOption summaryJson;
 
   @Mixin
   SparkOptions spark;
@@ -45,8 +44,7 @@ final class ReportCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     ReportStage.Summary summary = ReportStage.run(spark.session("tessera report"),
         new ReportStage.Settings(run, heatmaps, topTiles, cacheDir), System.out);
-    System.out.println(summary.describe());
-    RunOptions.writeSummary(summaryJson, summary);
+    summaryJson.report(summary.describe(), summary);
     return 0;
   }
 }

@@ -1,9 +1,7 @@
 package org.tessera.spark.cli;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import org.tessera.spark.io.FiniteJson;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Options every per-slide stage shares: redoing finished slides, the slide cache, the summary. */
@@ -19,19 +17,11 @@ final class RunOptions {
           + "(default: <java.io.tmpdir>/tessera-slide-cache).")
   String cacheDir = DEFAULT_CACHE_DIR;
 
-  @Option(names = "--summary-json", paramLabel = "FILE", description = "Also write the run summary as JSON.")
-  Path summaryJson;
+  @Mixin
+  SummaryOption summary;
 
   /** Prints a stage's summary and writes it as JSON when asked. */
   void report(String text, Object summary) throws IOException {
-    System.out.println(text);
-    writeSummary(summaryJson, summary);
-  }
-
-  /** Writes a stage's summary as JSON (NaN as null) to {@code file}, when one is given. */
-  static void writeSummary(Path file, Object summary) throws IOException {
-    if (file != null) {
-      Files.write(file, FiniteJson.bytes(summary));
-    }
+    this.summary.report(text, summary);
   }
 }

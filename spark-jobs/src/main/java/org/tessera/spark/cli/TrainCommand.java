@@ -145,8 +145,8 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--overwrite", description = "Replace a run folder made with other settings.")
   boolean overwrite;
 
-  @Option(names = "--summary-json", paramLabel = "FILE", description = "Also write the run summary as JSON.")
-  Path summaryJson;
+  @Mixin
+  SummaryOption summaryJson;
 
   @Mixin
   SparkOptions spark;
@@ -189,8 +189,7 @@ final class TrainCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     TrainStage.Summary summary = TrainStage.run(spark.session("tessera train"), settings(),
         System.out);
-    System.out.println(summary.describe());
-    RunOptions.writeSummary(summaryJson, summary);
+    summaryJson.report(summary.describe(), summary);
     return 0;
   }
 }
