@@ -4,10 +4,7 @@ import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.hadoop.conf.Configuration;
@@ -15,6 +12,7 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.tessera.spark.io.TextLines;
 import org.tessera.spark.train.TrainStage;
 
 /**
@@ -90,17 +88,8 @@ final class RunPart {
 
   private static List<JsonNode> readLines(FileSystem fs, Path file) throws IOException {
     List<JsonNode> lines = new ArrayList<>();
-    if (!fs.exists(file)) {
-      return lines;
-    }
-    try (BufferedReader r = new BufferedReader(
-        new InputStreamReader(fs.open(file), StandardCharsets.UTF_8))) {
-      String line;
-      while ((line = r.readLine()) != null) {
-        if (!line.isBlank()) {
-          lines.add(JSON.readTree(line));
-        }
-      }
+    for (String line : TextLines.nonBlank(fs, file)) {
+      lines.add(JSON.readTree(line));
     }
     return lines;
   }

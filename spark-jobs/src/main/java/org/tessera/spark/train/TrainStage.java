@@ -3,9 +3,7 @@ package org.tessera.spark.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -33,6 +31,7 @@ import org.tessera.core.train.TrainState;
 import org.tessera.spark.embed.EmbedStage;
 import org.tessera.spark.io.AtomicFiles;
 import org.tessera.spark.io.SlideTable;
+import org.tessera.spark.io.TextLines;
 
 /**
  * The train stage. Driver: read the features' manifest (refusing another encoder than the one
@@ -346,17 +345,9 @@ public final class TrainStage {
   private static List<String> readHistory(Configuration conf, Path file, int epochsKept)
       throws IOException {
     List<String> lines = new ArrayList<>();
-    FileSystem fs = file.getFileSystem(conf);
-    if (!fs.exists(file)) {
-      return lines;
-    }
-    try (BufferedReader r = new BufferedReader(
-        new InputStreamReader(fs.open(file), StandardCharsets.UTF_8))) {
-      String line;
-      while ((line = r.readLine()) != null) {
-        if (!line.isBlank() && JSON.readTree(line).path("epoch").asInt() < epochsKept) {
-          lines.add(line);
-        }
+    for (String line : TextLines.nonBlank(file.getFileSystem(conf), file)) {
+      if (JSON.readTree(line).path("epoch").asInt() < epochsKept) {
+        lines.add(line);
       }
     }
     return lines;
