@@ -53,6 +53,11 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--epochs", paramLabel = "N", description = "Training epochs at most (default: ${DEFAULT-VALUE}).")
   int epochs = 40;
 
+  @Option(names = "--lesion-contrast", paramLabel = "C",
+      description = "How far lesion colour departs from normal tissue, 0..1 (default: "
+          + "${DEFAULT-VALUE}); see tessera synth.")
+  double lesionContrast = CohortParams.defaults().lesionContrast();
+
   @Option(names = "--seed", paramLabel = "S", description = "Cohort seed (default: ${DEFAULT-VALUE}).")
   long seed = CohortParams.defaults().seed();
 
@@ -67,7 +72,7 @@ final class DemoCommand implements Callable<Integer> {
     Path features = out.resolve("features");
     Path run = out.resolve("run");
     CohortParams params = CohortParams.defaults().withSlides(slides).withSeed(seed)
-        .withSize(width, height);
+        .withSize(width, height).withLesionContrast(lesionContrast);
 
     System.out.println("== 1/6 synth: " + slides + " synthetic slides -> " + cohort);
     if (Files.exists(cohort.resolve(SynthCohort.MASKS_DIR).resolve(SynthCohort.MASKS_JSON))) {

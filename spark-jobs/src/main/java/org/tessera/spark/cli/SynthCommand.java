@@ -44,13 +44,19 @@ final class SynthCommand implements Callable<Integer> {
   @Option(names = "--mpp", paramLabel = "UM", description = "Microns per pixel recorded in Aperio slides (default: ${DEFAULT-VALUE}).")
   double mpp = DEFAULTS.mpp();
 
+  @Option(names = "--lesion-contrast", paramLabel = "C",
+      description = "How far lesion colour departs from normal tissue, 0..1; below 1 lesions are "
+          + "told apart mostly by their finer cell texture (default: ${DEFAULT-VALUE}).")
+  double lesionContrast = DEFAULTS.lesionContrast();
+
   @Option(names = "--threads", paramLabel = "T", description = "Slides made at once (default: cores).")
   int threads = DEFAULTS.threads();
 
   @Override
   public Integer call() throws Exception {
     CohortParams p = new CohortParams(slides, seed, width, height, tumorFraction, aperioFraction,
-        mpp, DEFAULTS.jpegQuality(), DEFAULTS.tileSize(), DEFAULTS.maskDownsample(), threads);
+        mpp, DEFAULTS.jpegQuality(), DEFAULTS.tileSize(), DEFAULTS.maskDownsample(), threads,
+        lesionContrast);
     long t0 = System.nanoTime();
     List<SynthSlide> made = new SynthCohort(p).generate(out);
     long tumors = made.stream().filter(SynthSlide::tumor).count();

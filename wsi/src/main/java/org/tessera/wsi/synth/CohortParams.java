@@ -20,6 +20,10 @@ package org.tessera.wsi.synth;
  * @param tileSize       TIFF tile edge, pixels (a multiple of 16, as TIFF requires)
  * @param maskDownsample level-0 pixels per lesion-mask pixel along each axis
  * @param threads        slides rendered and encoded at the same time
+ * @param lesionContrast how far lesion colour moves from normal tissue towards its dark purple
+ *                       restaining, 0..1: 1 is obvious at a glance (and to an untrained CNN's
+ *                       features); small values leave mostly the finer cell texture to tell
+ *                       lesions apart, a harder cohort on which a trained encoder can show its worth
  */
 public record CohortParams(
     int slides,
@@ -32,7 +36,8 @@ public record CohortParams(
     int jpegQuality,
     int tileSize,
     int maskDownsample,
-    int threads) {
+    int threads,
+    double lesionContrast) {
 
   /** Level-0 edges above this would no longer fit a classic (32-bit offset) TIFF comfortably. */
   public static final int MAX_EDGE = 200_000;
@@ -56,6 +61,8 @@ public record CohortParams(
     require(jpegQuality >= 1 && jpegQuality <= 100, "jpegQuality", jpegQuality, "must be 1..100");
     require(maskDownsample >= 1, "maskDownsample", maskDownsample, "must be >= 1");
     require(threads >= 1, "threads", threads, "must be >= 1");
+    require(lesionContrast >= 0 && lesionContrast <= 1, "lesionContrast", lesionContrast,
+        "must be between 0 and 1");
   }
 
   /**
@@ -64,27 +71,32 @@ public record CohortParams(
    */
   public static CohortParams defaults() {
     return new CohortParams(12, 20240601L, 4096, 3072, 0.5, 0.5, 0.5, 85, 256, 16,
-        Math.max(1, Runtime.getRuntime().availableProcessors()));
+        Math.max(1, Runtime.getRuntime().availableProcessors()), 1.0);
   }
 
   public CohortParams withSlides(int n) {
     return new CohortParams(n, seed, width, height, tumorFraction, aperioFraction, mpp,
-        jpegQuality, tileSize, maskDownsample, threads);
+        jpegQuality, tileSize, maskDownsample, threads, lesionContrast);
   }
 
   public CohortParams withSeed(long s) {
     return new CohortParams(slides, s, width, height, tumorFraction, aperioFraction, mpp,
-        jpegQuality, tileSize, maskDownsample, threads);
+        jpegQuality, tileSize, maskDownsample, threads, lesionContrast);
   }
 
   public CohortParams withSize(int w, int h) {
     return new CohortParams(slides, seed, w, h, tumorFraction, aperioFraction, mpp,
-        jpegQuality, tileSize, maskDownsample, threads);
+        jpegQuality, tileSize, maskDownsample, threads, lesionContrast);
   }
 
   public CohortParams withThreads(int t) {
     return new CohortParams(slides, seed, width, height, tumorFraction, aperioFraction, mpp,
-        jpegQuality, tileSize, maskDownsample, t);
+        jpegQuality, tileSize, maskDownsample, t, lesionContrast);
+  }
+
+  public CohortParams withLesionContrast(double c) {
+    return new CohortParams(slides, seed, width, height, tumorFraction, aperioFraction, mpp,
+        jpegQuality, tileSize, maskDownsample, threads, c);
   }
 
   private static void require(boolean ok, String key, Object value, String rule) {

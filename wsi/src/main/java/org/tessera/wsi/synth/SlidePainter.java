@@ -53,6 +53,7 @@ final class SlidePainter {
   private final int[] lut = new int[3 * 256];
   private final long noiseSeed;
   private final Texture texture = Texture.get();
+  private final int[] lesionTexture;
 
   /** Result of painting: the lesion mask and pixel counts. */
   record Painted(byte[] mask, int maskWidth, int maskHeight, long tissuePixels, long lesionPixels) {}
@@ -60,8 +61,11 @@ final class SlidePainter {
   /**
    * @param tileSize the pyramid tile edge: lesions are made fewer (not smaller) until each covers
    *                 about 1.5 x 1.5 tiles, where the drawn lesion share of the tissue allows
+   * @param lesionContrast see {@link CohortParams#lesionContrast()}
    */
-  SlidePainter(long seed, boolean tumor, int width, int height, int tileSize) {
+  SlidePainter(long seed, boolean tumor, int width, int height, int tileSize,
+      double lesionContrast) {
+    this.lesionTexture = texture.lesion(lesionContrast);
     this.width = width;
     this.height = height;
     Random rnd = new Random(seed);
@@ -304,7 +308,7 @@ final class SlidePainter {
     int lu0 = lesionMap[1] * y + lesionMap[4];
     int lv0 = lesionMap[3] * y + lesionMap[5];
     int[] normal = texture.normal;
-    int[] lesionTex = texture.lesion;
+    int[] lesionTex = lesionTexture;
     int noise = seedRow(y);
     int half = step / 2;
     float invStep = 1f / step;

@@ -152,7 +152,8 @@ public final class SynthCohort {
     Path ppm = Files.createTempFile(slidesDir, "." + plan.slideId() + "-", ".ppm");
     SlidePainter.Painted painted;
     try {
-      painted = new SlidePainter(plan.seed(), plan.tumor(), w, h, params.tileSize()).paint(ppm, params.maskDownsample());
+      painted = new SlidePainter(plan.seed(), plan.tumor(), w, h, params.tileSize(),
+          params.lesionContrast()).paint(ppm, params.maskDownsample());
       Files.deleteIfExists(slide);
       long timeout = 120 + (long) w * h / 1_000_000L;
       Vips.tiffPyramid(vips, ppm, slide, params.tileSize(), params.jpegQuality(), timeout);

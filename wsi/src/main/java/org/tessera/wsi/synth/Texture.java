@@ -4,6 +4,8 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import javax.imageio.ImageIO;
 
 /**
@@ -24,7 +26,9 @@ final class Texture {
   private static volatile Texture instance;
 
   final int[] normal;
-  final int[] lesion;
+  /** The full restaining (contrast 1). */
+  private final int[] lesion;
+  private final Map<Double, int[]> blends = new ConcurrentHashMap<>();
 
   private Texture(int[] normal) {
     this.normal = normal;
@@ -43,6 +47,29 @@ final class Texture {
       }
     }
     return t;
+  }
+
+  /**
+   * Lesion texels moved {@code contrast} (0..1) of the way from the normal texel's colour to its
+   * restaining, per channel: the cell layout is the same at every contrast.
+   */
+  int[] lesion(double contrast) {
+    if (contrast == 1.0) {
+      return lesion;
+    }
+    return blends.computeIfAbsent(contrast, c -> {
+      int[] out = new int[normal.length];
+      for (int i = 0; i < out.length; i++) {
+        int rgb = 0;
+        for (int shift = 16; shift >= 0; shift -= 8) {
+          int a = (normal[i] >> shift) & 0xff;
+          int b = (lesion[i] >> shift) & 0xff;
+          rgb = (rgb << 8) | clamp((int) Math.round(a + c * (b - a)));
+        }
+        out[i] = rgb;
+      }
+      return out;
+    });
   }
 
   /** Index of texel (u, v) for non-negative wrapped coordinates. */
