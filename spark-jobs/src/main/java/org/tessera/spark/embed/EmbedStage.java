@@ -183,7 +183,7 @@ public final class EmbedStage {
    * Resizing, stain normalisation and normalisation constants, fixed on the driver (a stain
    * reference image is read and fitted once here) and shipped to executors.
    */
-  static TilePreprocessor.Config preprocessing(EmbedSettings s, int inputSize) throws IOException {
+  public static TilePreprocessor.Config preprocessing(EmbedSettings s, int inputSize) throws IOException {
     Optional<RgbImage> reference = s.stainReference().isEmpty() ? Optional.empty()
         : Optional.of(RgbImage.read(java.nio.file.Path.of(s.stainReference())));
     return TilePreprocessor.Config.imagenet(inputSize)

@@ -1,11 +1,9 @@
 package org.tessera.spark.embed;
 
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.Serializable;
 import java.util.List;
 import java.util.OptionalInt;
-import javax.imageio.ImageIO;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.parquet.example.data.Group;
@@ -13,7 +11,6 @@ import org.apache.spark.TaskContext;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.tessera.core.Errors;
-import org.tessera.core.image.PackedRgb;
 import org.tessera.core.image.TilePreprocessor;
 import org.tessera.core.nn.PatchEncoder;
 import org.tessera.spark.io.AtomicFiles;
@@ -22,7 +19,7 @@ import org.tessera.spark.io.ParquetRows;
 import org.tessera.spark.io.RangeCommit;
 import org.tessera.spark.io.TileIndex;
 import org.tessera.spark.tile.LocalSlides;
-import org.tessera.wsi.region.TileRequest;
+import org.tessera.spark.tile.TilePixels;
 
 /** What executors do for the embed stage: one range of one slide's tiles per task. */
 final class EmbedTasks {
@@ -84,7 +81,7 @@ final class EmbedTasks {
             int n = Math.min(s.batch(), tiles.size() - from);
             for (int i = 0; i < n; i++) {
               Group t = tiles.get(from + i);
-              int[] rgb = pixels(t, lease);
+              int[] rgb = TilePixels.read(t, lease);
               int edge = t.getInteger("tile_size", 0);
               pre.toChw(rgb, edge, edge, input, i);
             }
@@ -120,26 +117,6 @@ final class EmbedTasks {
         lease.close();
       }
     }
-  }
-
-  /** A tile's RGB pixels: decoded from the tile index when stored there, else read from the slide. */
-  private static int[] pixels(Group t, LocalSlides.Lease lease) throws IOException {
-    int edge = t.getInteger("tile_size", 0);
-    if (t.getFieldRepetitionCount("pixels") > 0) {
-      byte[] bytes = t.getBinary("pixels", 0).getBytes();
-      String format = t.getString("pixel_format", 0);
-      if ("raw".equals(format)) {
-        return PackedRgb.fromRgbBytes(bytes);
-      }
-      var img = ImageIO.read(new ByteArrayInputStream(bytes));
-      if (img == null) {
-        throw new IOException("stored " + format + " pixels of tile (" + t.getInteger("col", 0)
-            + "," + t.getInteger("row", 0) + ") cannot be decoded");
-      }
-      return img.getRGB(0, 0, img.getWidth(), img.getHeight(), null, 0, img.getWidth());
-    }
-    return lease.reader().readTilePixels(TileRequest.of(t.getInteger("level", 0),
-        t.getLong("x", 0), t.getLong("y", 0), t.getInteger("size_at_level", 0), edge));
   }
 
   /** Rows {@code [start, end)} of a slide's tile index, in committed-part then row order. */

@@ -113,7 +113,8 @@ final class Localisation {
           throw new IllegalArgumentException(fold.attention() + " has no rows for test slide "
               + id + ": re-run tessera train to rewrite it");
         }
-        String map = mapColumn(maps, run.classes().size(), e.getValue(), fold.attention());
+        String map = RunOutputs.attentionMap(maps,
+            run.classes().size() == 2 ? 1 : e.getValue(), fold.attention());
         mapUsed = run.classes().size() == 2 || maps.size() == 1 ? map : "class_<label>";
         double size = s.tileSize() > 0 ? s.tileSize() : footprint(geometry, id);
         LesionMasks.Mask mask = masks.load(conf, id);
@@ -151,19 +152,6 @@ final class Localisation {
     return Optional.of(new Result(auc, sc.length, lesionTiles, slides, SPLIT,
         masks.dir().toString(), mapUsed, logits ? "instance logit"
             : "attention x tiles in the slide", "tiles of test slides with a lesion tile"));
-  }
-
-  /** The attention column a slide is scored with; see the class comment. */
-  static String mapColumn(List<String> maps, int classes, int label, Path file) {
-    if (maps.size() == 1) {
-      return maps.get(0);
-    }
-    String wanted = RunOutputs.column("", "class_" + (classes == 2 ? 1 : label));
-    if (!maps.contains(wanted)) {
-      throw new IllegalArgumentException(file + " has maps " + maps + " but no " + wanted
-          + ": evaluate a run written by this version of tessera train");
-    }
-    return wanted;
   }
 
   /** A slide's tile placement as the tile stage recorded it. */

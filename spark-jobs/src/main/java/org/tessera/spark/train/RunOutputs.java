@@ -35,6 +35,22 @@ public final class RunOutputs {
     return prefix + name.replaceAll("[^A-Za-z0-9_]", "_");
   }
 
+  /**
+   * The attention column that scores tiles for class {@code classIndex}: the only map when the
+   * model has one, else that class's map ({@code class_<i>}).
+   */
+  public static String attentionMap(List<String> maps, int classIndex, Path file) {
+    if (maps.size() == 1) {
+      return maps.get(0);
+    }
+    String wanted = column("", "class_" + classIndex);
+    if (!maps.contains(wanted)) {
+      throw new IllegalArgumentException(file + " has maps " + maps + " but no " + wanted
+          + ": use a run written by this version of tessera train");
+    }
+    return wanted;
+  }
+
   static void writePredictions(Configuration conf, Path file, LabelTable table,
       Map<String, String> splitOf, Map<String, Prediction> predictions) throws IOException {
     List<String> classes = table.classes();

@@ -1,0 +1,69 @@
+package org.tessera.spark.collab;
+
+import java.io.IOException;
+import java.io.Serializable;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.tessera.core.nn.SafeTensors;
+
+/**
+ * The M-step's linear patch classifier as the next E-step uses it: softmax of {@code W f + b} on
+ * a tile's features. Small (classes x feature size), so it travels to executors in a broadcast.
+ */
+record PatchClassifier(float[][] weight, float[] bias) implements Serializable {
+
+  static final String WEIGHT = "classifier.weight";
+  static final String BIAS = "classifier.bias";
+
+  /** Reads the classifier the M-step saved. */
+  static PatchClassifier read(Configuration conf, Path file) throws IOException {
+    java.nio.file.Path local = LocalCopy.of(conf, file);
+    try (SafeTensors t = SafeTensors.open(local)) {
+      for (String key : new String[] {WEIGHT, BIAS}) {
+        if (!t.contains(key)) {
+          throw new IllegalArgumentException(file + " has no tensor " + key + ": it is not a "
+              + "patch classifier saved by tessera collaborate");
+        }
+      }
+      long[] shape = t.info(WEIGHT).shape();
+      float[] w = t.floats(WEIGHT);
+      float[] b = t.floats(BIAS);
+      if (shape.length != 2 || b.length != shape[0]) {
+        throw new IllegalArgumentException(file + ": " + WEIGHT + " must be [classes, features]"
+            + " and " + BIAS + " [classes]");
+      }
+      float[][] rows = new float[(int) shape[0]][(int) shape[1]];
+      for (int c = 0; c < rows.length; c++) {
+        System.arraycopy(w, c * rows[c].length, rows[c], 0, rows[c].length);
+      }
+      return new PatchClassifier(rows, b);
+    }
+  }
+
+  /** Class probabilities of one feature vector. */
+  double[] probabilities(float[] features) {
+    if (features.length != weight[0].length) {
+      throw new IllegalArgumentException("features of size " + features.length + " but the "
+          + "patch classifier takes " + weight[0].length + ": features from another encoder");
+    }
+    double[] z = new double[bias.length];
+    double max = Double.NEGATIVE_INFINITY;
+    for (int c = 0; c < z.length; c++) {
+      double s = bias[c];
+      for (int i = 0; i < features.length; i++) {
+        s += (double) weight[c][i] * features[i];
+      }
+      z[c] = s;
+      max = Math.max(max, s);
+    }
+    double sum = 0;
+    for (int c = 0; c < z.length; c++) {
+      z[c] = Math.exp(z[c] - max);
+      sum += z[c];
+    }
+    for (int c = 0; c < z.length; c++) {
+      z[c] /= sum;
+    }
+    return z;
+  }
+}
