@@ -22,10 +22,11 @@
  *       fail faster.
  *   <li>Dynamic allocation is not supported: Spark rejects barrier stages when
  *       {@code spark.dynamicAllocation.enabled} is true ("[SPARK-24942]").
- *   <li>A failed task fails the whole stage; Spark kills the other tasks and, within
- *       {@code spark.task.maxFailures} and {@code spark.stage.maxConsecutiveAttempts}, reruns
- *       all K tasks from the start (new ports, new ring). Long trainings must therefore
- *       checkpoint and resume from the checkpoint. In local mode a task failure ends the job.
+ *   <li>A failed task fails the whole stage and Spark kills the others. Spark reruns failed
+ *       barrier stages only when they feed a shuffle; the stage of {@code run} is the job's
+ *       result stage, so the job fails ("Could not recover from a failed barrier ResultStage")
+ *       and {@code run} throws. Long trainings therefore checkpoint, and the caller resumes by
+ *       calling {@code run} again (new tasks, new ports, new ring).
  *   <li>When a worker dies, its sockets close (its neighbours fail at once with an error naming
  *       its rank and address) or, if its host vanishes without closing them, the neighbours fail
  *       after {@link org.tessera.spark.sync.RingSettings#timeout()}; either failure closes the

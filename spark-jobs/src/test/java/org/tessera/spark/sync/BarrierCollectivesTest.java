@@ -2,10 +2,13 @@ package org.tessera.spark.sync;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
+import org.apache.spark.SparkException;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
@@ -76,5 +79,22 @@ class BarrierCollectivesTest {
           return (long) n[0];
         });
     assertEquals(List.of(37L, 37L), counts);
+  }
+
+  @Test
+  void aFailingRankFailsTheJobInsteadOfHanging() {
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    long start = System.nanoTime();
+    SparkException e = assertThrows(SparkException.class, () -> BarrierCollectives.run(
+        sc.parallelize(List.of(1, 2, 3, 4), 2), 2, RingSettings.defaults(), (c, partition) -> {
+          if (c.rank() == 1) {
+            throw new IllegalStateException("rank 1 gave up");
+          }
+          c.allReduceSum(new float[1000]);
+          return c.rank();
+        }));
+    // The default timeout is five minutes: this fails because the error travels, not waits.
+    assertTrue(System.nanoTime() - start < 60_000_000_000L, "took " + (System.nanoTime() - start));
+    assertTrue(e.getMessage().contains("rank 1 gave up"), e.getMessage());
   }
 }
