@@ -28,9 +28,9 @@ public final class BarrierCollectives {
 
   /**
    * Joins the ring of the current barrier stage: rank = partition index, size = number of tasks.
-   * Listens on the executor's host (from the task's address, by which Spark reaches it), exchanges "host:port"
-   * with {@link BarrierTaskContext#allGather}, then connects. Every task of the stage must call
-   * this once; the caller closes the result.
+   * Listens on the executor's host (from the task's address, by which Spark reaches it),
+   * exchanges "host:port" with {@link BarrierTaskContext#allGather}, then connects. Every task of
+   * the stage must call this once; the caller closes the result.
    */
   public static RingCollective open(BarrierTaskContext ctx, RingSettings settings) {
     int rank = ctx.partitionId();
