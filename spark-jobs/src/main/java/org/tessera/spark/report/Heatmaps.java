@@ -10,6 +10,8 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.IntStream;
@@ -30,6 +32,14 @@ import org.jfree.chart.ui.Align;
 import org.jfree.chart.ui.RectangleEdge;
 import org.jfree.chart.ui.RectangleInsets;
 import org.jfree.data.xy.DefaultXYZDataset;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructField;
+import org.tessera.core.Errors;
+import org.tessera.spark.io.SlideTable;
 import org.tessera.spark.tile.LocalSlides;
 import org.tessera.wsi.LevelInfo;
 import org.tessera.wsi.SlideMetadata;
@@ -101,6 +111,76 @@ final class Heatmaps {
         tiles.add(new TileImage(name, att.x()[i], att.y()[i], att.value()[i], pct[i]));
       }
       return new Drawn(heatmap, tiles);
+    }
+  }
+
+  /**
+   * The slides' attention from a run's {@code attention.parquet}. A model with several maps (one
+   * per class or branch) is shown by the map of the class {@code predicted} names for the slide
+   * when there is one, else by its first map.
+   */
+  static Map<String, Attention> attention(SparkSession spark,
+      org.apache.hadoop.fs.Path file, List<String> ids, Map<String, String> predicted) {
+    Map<String, Attention> out = new HashMap<>();
+    Dataset<Row> frame = spark.read().parquet(file.toString())
+        .where(functions.col("slide_id").isin(ids.toArray()));
+    List<String> maps = new ArrayList<>();
+    for (StructField f : frame.schema().fields()) {
+      if (f.dataType().equals(DataTypes.FloatType) || f.dataType().equals(DataTypes.DoubleType)) {
+        maps.add(f.name());
+      }
+    }
+    if (maps.isEmpty()) {
+      return out;
+    }
+    Map<String, List<Row>> bySlide = new HashMap<>();
+    for (Row r : frame.collectAsList()) {
+      bySlide.computeIfAbsent(r.getAs("slide_id"), k -> new ArrayList<>()).add(r);
+    }
+    for (Map.Entry<String, List<Row>> e : bySlide.entrySet()) {
+      String wanted = predicted.getOrDefault(e.getKey(), "").replaceAll("[^A-Za-z0-9_]", "_");
+      String map = maps.contains("attention") ? "attention"
+          : maps.contains(wanted) ? wanted : maps.get(0);
+      List<Row> rows = e.getValue();
+      long[] x = new long[rows.size()];
+      long[] y = new long[rows.size()];
+      float[] a = new float[rows.size()];
+      for (int i = 0; i < rows.size(); i++) {
+        Row r = rows.get(i);
+        x[i] = r.<Long>getAs("x");
+        y[i] = r.<Long>getAs("y");
+        a[i] = ((Number) r.getAs(map)).floatValue();
+      }
+      out.put(e.getKey(), new Attention(map, x, y, a));
+    }
+    return out;
+  }
+
+  /**
+   * Fills {@code out} with the slides' paths and tile grids from the tile index at
+   * {@code tiles}; returns why it could not be read, or null.
+   */
+  static String slideInfos(SparkSession spark, Configuration conf, String tiles,
+      List<String> ids, Map<String, SlideInfo> out) {
+    if (tiles.isEmpty()) {
+      return "the features' manifest names no tile index (imported features)";
+    }
+    org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(tiles, SlideTable.DIR);
+    try {
+      if (!dir.getFileSystem(conf).exists(dir)) {
+        return dir + " does not exist (the tile index was moved or deleted)";
+      }
+      for (Row r : spark.read().parquet(dir.toString())
+          .where(functions.col("slide_id").isin(ids.toArray()))
+          .select("slide_id", "path", "tile_level", "size_at_level").collectAsList()) {
+        if (!r.isNullAt(2) && !r.isNullAt(3)) {
+          out.put(r.getString(0), new SlideInfo(r.getString(0), r.getString(1), r.getInt(2),
+              r.getInt(3)));
+        }
+      }
+      return null;
+    } catch (IOException | RuntimeException e) {
+      return "cannot read " + dir + ": " + Errors.oneLine(e);
     }
   }
 

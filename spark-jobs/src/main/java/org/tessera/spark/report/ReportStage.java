@@ -127,7 +127,7 @@ public final class ReportStage {
       try (Stream<java.nio.file.Path> files = Files.list(figures)) {
         figureCount = (int) files.count();
       }
-      Path report = publish(conf, local, runDir);
+      Path report = publish(conf, local, runDir, REPORT_DIR);
       return new Summary(new Path(report, INDEX).toString(), parts.size(), figureCount,
           page.drawn, page.failures.size(), (System.nanoTime() - t0) / 1e9);
     } finally {
@@ -207,18 +207,20 @@ public final class ReportStage {
   }
 
   /**
-   * Copies the finished page to {@code RUN/report.tmp} and swaps it in for {@code RUN/report}.
+   * Copies the finished page to {@code RUN/<dirName>.tmp} and swaps it in for
+   * {@code RUN/<dirName>}.
    * On a local disk the raw file system is used, so no checksum files land beside the page.
    */
-  private static Path publish(Configuration conf, java.nio.file.Path local, Path runDir)
+  static Path publish(Configuration conf, java.nio.file.Path local, Path runDir,
+      String dirName)
       throws IOException {
     FileSystem fs = runDir.getFileSystem(conf);
     if (fs instanceof ChecksumFileSystem c) {
       fs = c.getRawFileSystem();
     }
-    Path tmp = new Path(runDir, REPORT_DIR + ".tmp");
-    Path old = new Path(runDir, REPORT_DIR + ".old");
-    Path dest = new Path(runDir, REPORT_DIR);
+    Path tmp = new Path(runDir, dirName + ".tmp");
+    Path old = new Path(runDir, dirName + ".old");
+    Path dest = new Path(runDir, dirName);
     fs.delete(tmp, true);
     fs.delete(old, true);
     fs.copyFromLocalFile(false, true, new Path(local.toUri()), tmp);
@@ -589,70 +591,13 @@ public final class ReportStage {
 
     /** Fills {@code out} from the tile index; returns why it could not be read, or null. */
     private String slideInfos(List<String> ids, Map<String, Heatmaps.SlideInfo> out) {
-      String tiles = manifest.path("tiles").asText("");
-      if (tiles.isEmpty()) {
-        return "the features' manifest names no tile index (imported features)";
-      }
-      Path dir = new Path(tiles, SlideTable.DIR);
-      try {
-        if (!dir.getFileSystem(conf).exists(dir)) {
-          return dir + " does not exist (the tile index was moved or deleted)";
-        }
-        for (Row r : spark.read().parquet(dir.toString())
-            .where(functions.col("slide_id").isin(ids.toArray()))
-            .select("slide_id", "path", "tile_level", "size_at_level").collectAsList()) {
-          if (!r.isNullAt(2) && !r.isNullAt(3)) {
-            out.put(r.getString(0), new Heatmaps.SlideInfo(r.getString(0), r.getString(1),
-                r.getInt(2), r.getInt(3)));
-          }
-        }
-        return null;
-      } catch (IOException | RuntimeException e) {
-        return "cannot read " + dir + ": " + Errors.oneLine(e);
-      }
+      return Heatmaps.slideInfos(spark, conf, manifest.path("tiles").asText(""), ids, out);
     }
 
-    /**
-     * The chosen slides' attention. A model with several maps (one per class or branch) is
-     * shown by the map of the class it predicted when there is one, else by its first map.
-     */
     private Map<String, Heatmaps.Attention> attention(RunPart part, List<String> ids) {
-      Map<String, Heatmaps.Attention> out = new HashMap<>();
-      Path file = new Path(part.dir, TrainStage.ATTENTION);
-      Dataset<Row> frame = spark.read().parquet(file.toString())
-          .where(functions.col("slide_id").isin(ids.toArray()));
-      List<String> maps = new ArrayList<>();
-      for (StructField f : frame.schema().fields()) {
-        if (f.dataType().equals(DataTypes.FloatType) || f.dataType().equals(DataTypes.DoubleType)) {
-          maps.add(f.name());
-        }
-      }
-      if (maps.isEmpty()) {
-        return out;
-      }
-      Map<String, List<Row>> bySlide = new HashMap<>();
-      for (Row r : frame.collectAsList()) {
-        bySlide.computeIfAbsent(r.getAs("slide_id"), k -> new ArrayList<>()).add(r);
-      }
       Map<String, String> predicted = new HashMap<>();
       part.predictions.forEach(p -> predicted.put(p.slideId(), p.predicted()));
-      for (Map.Entry<String, List<Row>> e : bySlide.entrySet()) {
-        String wanted = predicted.getOrDefault(e.getKey(), "").replaceAll("[^A-Za-z0-9_]", "_");
-        String map = maps.contains("attention") ? "attention"
-            : maps.contains(wanted) ? wanted : maps.get(0);
-        List<Row> rows = e.getValue();
-        long[] x = new long[rows.size()];
-        long[] y = new long[rows.size()];
-        float[] a = new float[rows.size()];
-        for (int i = 0; i < rows.size(); i++) {
-          Row r = rows.get(i);
-          x[i] = r.<Long>getAs("x");
-          y[i] = r.<Long>getAs("y");
-          a[i] = ((Number) r.getAs(map)).floatValue();
-        }
-        out.put(e.getKey(), new Heatmaps.Attention(map, x, y, a));
-      }
-      return out;
+      return Heatmaps.attention(spark, new Path(part.dir, TrainStage.ATTENTION), ids, predicted);
     }
 
     private void history(RunPart part) {
