@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
         EmbedCommand.class,
         ImportFeaturesCommand.class,
         TrainCommand.class,
+        CollaborateCommand.class,
         EvaluateCommand.class,
         ReportCommand.class,
         InspectCommand.class,

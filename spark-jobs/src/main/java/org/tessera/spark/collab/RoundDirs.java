@@ -42,8 +42,14 @@ record RoundDirs(Path root, int round) {
     return new Path(encoder(), "encoder-round-" + round + ".safetensors");
   }
 
-  Path patchClassifier() {
-    return new Path(encoder(), "patch-classifier.safetensors");
+  /** The whole patch network, encoder and classifier: the next E-step's patch classifier. */
+  Path patchNet() {
+    return new Path(encoder(), "patch-net.safetensors");
+  }
+
+  /** The M-step's per-epoch history. */
+  Path encoderHistory() {
+    return new Path(encoder(), "history.jsonl");
   }
 
   /** The M-step's result, written last. */

@@ -108,6 +108,15 @@ final class Charts {
    */
   static void perEpoch(Path file, String title, String yLabel, List<Curve> series, int bestEpoch)
       throws IOException {
+    perStep(file, title, "Epoch", yLabel, series, bestEpoch, "best epoch ");
+  }
+
+  /**
+   * One value per integer step (epoch, EM round) for several series, with step {@code best}
+   * marked and labelled {@code bestLabel + best} when it is > 0.
+   */
+  static void perStep(Path file, String title, String xLabel, String yLabel, List<Curve> series,
+      int best, String bestLabel) throws IOException {
     XYSeriesCollection data = new XYSeriesCollection();
     for (Curve c : series) {
       XYSeries s = new XYSeries(c.name());
@@ -118,7 +127,7 @@ final class Charts {
       }
       data.addSeries(s);
     }
-    JFreeChart chart = ChartFactory.createXYLineChart(title, "Epoch", yLabel, data);
+    JFreeChart chart = ChartFactory.createXYLineChart(title, xLabel, yLabel, data);
     XYPlot plot = style(chart);
     XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(true, true);
     for (int i = 0; i < series.size(); i++) {
@@ -130,15 +139,15 @@ final class Charts {
     NumberAxis x = (NumberAxis) plot.getDomainAxis();
     x.setStandardTickUnits(NumberAxis.createIntegerTickUnits());
     ((NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);
-    if (bestEpoch > 0) {
-      ValueMarker m = new ValueMarker(bestEpoch, Color.DARK_GRAY, DOTTED);
-      m.setLabel("best epoch " + bestEpoch);
+    if (best > 0) {
+      ValueMarker m = new ValueMarker(best, Color.DARK_GRAY, DOTTED);
+      m.setLabel(bestLabel + best);
       m.setLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
       m.setLabelBackgroundColor(new Color(255, 255, 255, 0));
       // The label goes on the side of the line with more room, so it is never cut off.
       double last = series.stream().mapToDouble(c -> c.x().length == 0 ? 0
-          : c.x()[c.x().length - 1]).max().orElse(bestEpoch);
-      boolean left = bestEpoch > (1 + last) / 2;
+          : c.x()[c.x().length - 1]).max().orElse(best);
+      boolean left = best > (1 + last) / 2;
       m.setLabelAnchor(left ? RectangleAnchor.TOP_LEFT : RectangleAnchor.TOP_RIGHT);
       m.setLabelTextAnchor(left ? TextAnchor.TOP_RIGHT : TextAnchor.TOP_LEFT);
       plot.addDomainMarker(m);

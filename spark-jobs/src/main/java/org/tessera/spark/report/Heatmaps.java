@@ -316,7 +316,7 @@ final class Heatmaps {
     return out;
   }
 
-  private static BufferedImage scaled(BufferedImage src, int w, int h) {
+  static BufferedImage scaled(BufferedImage src, int w, int h) {
     BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
     Graphics2D g = out.createGraphics();
     g.setRenderingHint(RenderingHints.KEY_INTERPOLATION,

@@ -1,0 +1,250 @@
+package org.tessera.spark.report;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.tessera.core.Errors;
+import org.tessera.spark.eval.EvaluateStage;
+import org.tessera.spark.train.TrainStage;
+
+/**
+ * The page of a collaborative (BCL) run, {@code RUN/report/index.html}: every round's slide AUC
+ * and attention localisation AUC as a table and a curve, and for test slides with lesions the
+ * ground-truth mask beside the attention heatmaps of round 0 and of the last round, so the effect
+ * of fine-tuning the encoder is seen, not only counted. Each round's head keeps its own full
+ * report ({@code tessera report --run RUN/round-<r>/head}).
+ */
+public final class CollaborateReport {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final String FIGURES = "figures";
+
+  /** What was written, for the console. */
+  public record Summary(String page, int rounds, int slidesDrawn, List<String> failures) {
+    public String describe() {
+      return "report: " + page + " (" + rounds + " rounds, " + slidesDrawn + " slide(s) drawn"
+          + (failures.isEmpty() ? "" : ", not drawn: " + failures) + ")";
+    }
+  }
+
+  private CollaborateReport() {}
+
+  /**
+   * Writes the page from {@code RUN/rounds.json} and the rounds' head runs.
+   *
+   * @param heatmaps test slides drawn at most
+   * @param negative the class whose slides carry no lesion (they are not drawn)
+   */
+  public static Summary write(SparkSession spark, Path run, String cacheDir, int heatmaps,
+      String negative, PrintStream console) throws IOException {
+    Configuration conf = spark.sparkContext().hadoopConfiguration();
+    FileSystem fs = run.getFileSystem(conf);
+    JsonNode rounds;
+    try (var in = fs.open(new Path(run, "rounds.json"))) {
+      rounds = JSON.readTree(in);
+    }
+    if (!rounds.isArray() || rounds.isEmpty()) {
+      throw new IllegalArgumentException(run + "/rounds.json lists no finished round: resume "
+          + "tessera collaborate first");
+    }
+    int last = rounds.get(rounds.size() - 1).path("round").asInt();
+    Path first = new Path(new Path(run, "round-0"), "head");
+    Path lastHead = new Path(new Path(run, "round-" + last), "head");
+    java.nio.file.Path local = Files.createTempDirectory("tessera-collab-report-");
+    List<String> failures = new ArrayList<>();
+    int drawn = 0;
+    try {
+      java.nio.file.Path figures = Files.createDirectories(local.resolve(FIGURES));
+      Html html = new Html();
+      html.tag("h1", "Collaborative learning: " + run.getName());
+      html.raw("<p class=\"meta\">" + Html.esc(run.toString()) + " — " + rounds.size()
+          + " round(s): round 0 trains the MIL head on the starting encoder's features; each "
+          + "later round fine-tunes the encoder on patches pseudo-labelled from the previous "
+          + "round's attention, re-embeds every tile and retrains the head.</p>\n");
+      JsonNode r0 = rounds.get(0);
+      JsonNode rl = rounds.get(rounds.size() - 1);
+      html.raw("<div class=\"headline\">");
+      headline(html, "localisation AUC, round 0", r0.path("localisationAuc"), "loc-auc-0");
+      headline(html, "localisation AUC, round " + last, rl.path("localisationAuc"),
+          "loc-auc-last");
+      headline(html, "test AUC, round 0", r0.path("testAuc"), "test-auc-0");
+      headline(html, "test AUC, round " + last, rl.path("testAuc"), "test-auc-last");
+      html.raw("</div>\n");
+
+      html.tag("h2", "Per round");
+      List<List<String>> rows = new ArrayList<>();
+      double[] x = new double[rounds.size()];
+      double[] loc = new double[rounds.size()];
+      double[] test = new double[rounds.size()];
+      double[] val = new double[rounds.size()];
+      for (int i = 0; i < rounds.size(); i++) {
+        JsonNode r = rounds.get(i);
+        x[i] = r.path("round").asInt();
+        loc[i] = num(r.path("localisationAuc"));
+        test[i] = num(r.path("testAuc"));
+        val[i] = num(r.path("valAuc"));
+        boolean zero = r.path("round").asInt() == 0;
+        rows.add(List.of(String.valueOf(r.path("round").asInt()), Values.fmt(val[i]),
+            Values.fmt(test[i]), Values.fmt(loc[i]) + " (" + r.path("localisationTiles").asInt()
+                + " tiles)",
+            zero ? "-" : r.path("pseudoTrain").asInt() + " / " + r.path("pseudoHoldout").asInt(),
+            zero ? "-" : Values.fmt(num(r.path("patchHoldoutAccuracy"))),
+            zero ? "-" : String.valueOf(r.path("patchEpochs").asInt()),
+            String.format("%.0f", num(r.path("seconds")))));
+      }
+      html.table(List.of("round", "val AUC", "test AUC", "localisation AUC",
+          "patches train / holdout", "patch holdout accuracy", "encoder epochs", "seconds"), rows);
+      Charts.perStep(figures.resolve("rounds.png"), "AUC per EM round", "Round", "AUC",
+          List.of(new Charts.Curve("localisation AUC (test tiles)", x, loc, true),
+              new Charts.Curve("slide AUC (test)", x, test, true),
+              new Charts.Curve("slide AUC (val)", x, val, false)), -1, "");
+      html.img(FIGURES + "/rounds.png", "AUC per round");
+
+      html.tag("h2", "Attention before and after");
+      html.raw("<p class=\"meta\">Test slides with lesions: the ground-truth mask, then each "
+          + "tile coloured by the percentile of its attention within the slide, for round 0 "
+          + "and round " + last + ".</p>\n");
+      drawn = pairs(spark, conf, first, lastHead, last, cacheDir, heatmaps, negative, figures,
+          html, failures);
+      Files.writeString(local.resolve("index.html"), html.page("Tessera collaborate: "
+          + run.getName()), StandardCharsets.UTF_8);
+      Path dest = ReportStage.publish(conf, local, run, ReportStage.REPORT_DIR);
+      for (String f : failures) {
+        console.println("report: " + f);
+      }
+      return new Summary(new Path(dest, "index.html").toString(), rounds.size(), drawn,
+          failures);
+    } finally {
+      try (Stream<java.nio.file.Path> walk = Files.walk(local)) {
+        walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+  }
+
+  private static void headline(Html html, String label, JsonNode value, String id) {
+    html.raw("<div>" + Html.esc(label) + "<b id=\"" + id + "\">" + Values.fmt(num(value))
+        + "</b></div>");
+  }
+
+  private static double num(JsonNode n) {
+    return n.isNumber() ? n.asDouble() : Double.NaN;
+  }
+
+  /** Mask, round 0 and last round for up to {@code n} lesion test slides; returns rows drawn. */
+  private static int pairs(SparkSession spark, Configuration conf, Path first, Path lastHead,
+      int last, String cacheDir, int n, String negative, java.nio.file.Path figures, Html html,
+      List<String> failures) throws IOException {
+    List<String> ids = new ArrayList<>();
+    for (Row r : spark.read().parquet(new Path(first, TrainStage.PREDICTIONS).toString())
+        .where("split = 'test'").select("slide_id", "label").orderBy("slide_id")
+        .collectAsList()) {
+      if (!r.getString(1).equals(negative) && ids.size() < n) {
+        ids.add(r.getString(0));
+      }
+    }
+    if (ids.isEmpty()) {
+      html.note("No test slide of a lesion class: nothing to draw.");
+      return 0;
+    }
+    JsonNode config;
+    Path cfg = new Path(first, TrainStage.CONFIG);
+    try (var in = cfg.getFileSystem(conf).open(cfg)) {
+      config = JSON.readTree(in);
+    }
+    Map<String, Heatmaps.SlideInfo> infos = new HashMap<>();
+    String problem = Heatmaps.slideInfos(spark, conf,
+        config.path("features_manifest").path("tiles").asText(""), ids, infos);
+    Map<String, Heatmaps.Attention> before = Heatmaps.attention(spark,
+        new Path(first, TrainStage.ATTENTION), ids, Map.of());
+    Map<String, Heatmaps.Attention> after = Heatmaps.attention(spark,
+        new Path(lastHead, TrainStage.ATTENTION), ids, Map.of());
+    String masks = masksDir(conf, first);
+    int drawn = 0;
+    for (int i = 0; i < ids.size(); i++) {
+      String id = ids.get(i);
+      Heatmaps.SlideInfo info = infos.get(id);
+      if (info == null || !before.containsKey(id) || !after.containsKey(id)) {
+        failures.add(id + ": " + (info == null ? (problem != null ? problem
+            : "not in the tile index's slide table") : "no attention rows"));
+        continue;
+      }
+      try {
+        html.raw("<div class=\"slide\"><h4>" + Html.esc(id) + "</h4><div class=\"figs\">\n");
+        if (!masks.isEmpty()) {
+          String mask = "slide-" + (i + 1) + "-mask.png";
+          if (mask(conf, new Path(masks, id + ".png"), figures.resolve(mask))) {
+            html.img(FIGURES + "/" + mask, "lesion mask of " + id);
+          }
+        }
+        Heatmaps.Drawn b = Heatmaps.draw(conf, cacheDir, info, before.get(id),
+            id + ", round 0", figures, "slide-" + (i + 1) + "-round-0", 0);
+        Heatmaps.Drawn a = Heatmaps.draw(conf, cacheDir, info, after.get(id),
+            id + ", round " + last, figures, "slide-" + (i + 1) + "-round-" + last, 0);
+        html.img(FIGURES + "/" + b.heatmap(), "round 0 attention of " + id);
+        html.img(FIGURES + "/" + a.heatmap(), "round " + last + " attention of " + id);
+        html.raw("</div></div>\n");
+        drawn++;
+      } catch (IOException | RuntimeException | UnsatisfiedLinkError e) {
+        failures.add(id + ": " + Errors.oneLine(e));
+        html.raw("<p class=\"placeholder\">Slide " + Html.esc(id) + " could not be drawn: "
+            + Html.esc(Errors.oneLine(e)) + "</p></div></div>\n");
+      }
+    }
+    return drawn;
+  }
+
+  /** The masks folder round 0's evaluation used, or empty. */
+  private static String masksDir(Configuration conf, Path head) throws IOException {
+    Path metrics = new Path(head, EvaluateStage.METRICS);
+    FileSystem fs = metrics.getFileSystem(conf);
+    if (!fs.exists(metrics)) {
+      return "";
+    }
+    try (var in = fs.open(metrics)) {
+      return JSON.readTree(in).path("localisation").path("masks").asText("");
+    }
+  }
+
+  /** Copies a lesion mask, scaled to the heatmaps' width, as a black-on-white PNG. */
+  private static boolean mask(Configuration conf, Path file, java.nio.file.Path out)
+      throws IOException {
+    FileSystem fs = file.getFileSystem(conf);
+    if (!fs.exists(file)) {
+      return false;
+    }
+    BufferedImage img;
+    try (var in = fs.open(file)) {
+      img = ImageIO.read(in);
+    }
+    if (img == null) {
+      return false;
+    }
+    int w = Heatmaps.THUMB;
+    int h = Math.max(1, (int) Math.round((double) img.getHeight() * w / img.getWidth()));
+    BufferedImage inverted = new BufferedImage(img.getWidth(), img.getHeight(),
+        BufferedImage.TYPE_INT_RGB);
+    for (int yy = 0; yy < img.getHeight(); yy++) {
+      for (int xx = 0; xx < img.getWidth(); xx++) {
+        int v = img.getRGB(xx, yy) & 0xff;
+        int c = v > 127 ? 0x7b2d8e : 0xffffff;
+        inverted.setRGB(xx, yy, c);
+      }
+    }
+    return ImageIO.write(Heatmaps.scaled(inverted, w, h), "png", out.toFile());
+  }
+}
