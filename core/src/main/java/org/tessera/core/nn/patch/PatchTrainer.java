@@ -44,12 +44,17 @@ public final class PatchTrainer {
   public Result step(INDArray tiles, int[] labels, int globalBatch) {
     Pass pass = backprop(tiles, labels, globalBatch);
     pass.dx().close();
+    apply();
+    return pass.result();
+  }
+
+  /** Sums the workers' gradients and takes the optimizer step, identically on every worker. */
+  void apply() {
     float[] grad = net.gradients();
     collective.allReduceSum(grad);
     float[] params = net.parameters();
     optimizer.step(params, grad);
     net.setParameters(params);
-    return pass.result();
   }
 
   /** What one forward and backward produced locally, for tests to compare with PyTorch. */
