@@ -2,6 +2,7 @@ package org.tessera.core.nn;
 
 import java.util.Arrays;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import org.deeplearning4j.nn.api.Layer;
@@ -62,6 +63,38 @@ final class NamedWeights {
             + " has no place for (" + arch.weightsHint + ")");
       }
     }
+  }
+
+  /** The inverse of {@link #fromStateDict}: every parameter under its PyTorch name, row-major. */
+  static Map<String, float[]> toStateDict(ComputationGraph graph) {
+    Map<String, float[]> state = new LinkedHashMap<>();
+    for (Layer layer : graph.getLayers()) {
+      String name = layer.conf().getLayer().getLayerName();
+      org.deeplearning4j.nn.conf.layers.Layer conf = layer.conf().getLayer();
+      if (conf instanceof ConvolutionLayer c) {
+        state.put(name + ".weight", floats(layer.getParam(ConvolutionParamInitializer.WEIGHT_KEY)));
+        if (c.hasBias()) {
+          state.put(name + ".bias", floats(layer.getParam(ConvolutionParamInitializer.BIAS_KEY)));
+        }
+      } else if (conf instanceof BatchNormalization bn) {
+        if (bn.isUseLogStd()) {
+          throw new IllegalStateException("layer " + name + " stores log10(std); built-in "
+              + "architectures store the variance");
+        }
+        state.put(name + ".weight", floats(layer.getParam(BN_GAMMA)));
+        state.put(name + ".bias", floats(layer.getParam(BN_BETA)));
+        state.put(name + ".running_mean", floats(layer.getParam(BN_MEAN)));
+        state.put(name + ".running_var", floats(layer.getParam(BN_VAR)));
+      } else if (layer.numParams() > 0) {
+        throw new IllegalStateException("layer " + name + " ("
+            + conf.getClass().getSimpleName() + ") has no PyTorch weight mapping");
+      }
+    }
+    return state;
+  }
+
+  private static float[] floats(INDArray param) {
+    return param.dup('c').data().asFloat();
   }
 
   private static void copy(SafeTensors weights, String key, Layer layer, String param,
