@@ -78,13 +78,14 @@ final class ModelFiles {
     if (n >= 8 && Arrays.equals(Arrays.copyOf(head, 8), HDF5_MAGIC)) {
       return Format.KERAS_H5;
     }
-    if (n >= 1 && (head[0] & 0xff) == 0x80) {
-      throw new IllegalArgumentException(file + " is a legacy torch.save pickle, which Java cannot"
-          + " read: " + CONVERT_HINT);
-    }
+    // Before the pickle test: a header length whose low byte is 0x80 starts like a pickle.
     if (n == 9 && head[8] == '{'
         && ByteBuffer.wrap(head, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong() > 0) {
       return Format.SAFETENSORS;
+    }
+    if (n >= 1 && (head[0] & 0xff) == 0x80) {
+      throw new IllegalArgumentException(file + " is a legacy torch.save pickle, which Java cannot"
+          + " read: " + CONVERT_HINT);
     }
     throw new IllegalArgumentException(file + ": unknown weights format; expected torchvision "
         + "safetensors, a DL4J model zip or a Keras .h5");
