@@ -130,7 +130,7 @@ public final class CollaborateStage {
     FileSystem fs = dirs.root().getFileSystem(conf);
     if (fs.exists(dirs.pseudoLabelSummary())) {
       try (var in = fs.open(dirs.pseudoLabelSummary())) {
-        PseudoLabelStage.Summary done = JSON.readValue(in, PseudoLabelStage.Summary.class);
+        PseudoLabelStage.Summary done = JSON.readValue((java.io.InputStream) in, PseudoLabelStage.Summary.class);
         console.println(done.describe() + " (done before)");
         return done;
       }

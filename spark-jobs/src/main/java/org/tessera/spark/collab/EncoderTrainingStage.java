@@ -31,7 +31,7 @@ import org.tessera.core.nn.patch.TileAugment;
 import org.tessera.core.optim.Optimizer;
 import org.tessera.core.optim.OptimizerConfig;
 import org.tessera.spark.embed.EmbedSettings;
-import org.tessera.spark.embed.EncoderPool;
+import org.tessera.spark.embed.EmbedStage;
 import org.tessera.spark.io.AtomicFiles;
 import org.tessera.spark.io.HadoopConf;
 import org.tessera.spark.io.ParquetRows;
@@ -98,7 +98,7 @@ final class EncoderTrainingStage {
 
   /** The encoder's input edge for these embed settings (the architecture's default if 0). */
   static int inputSize(EmbedSettings s) throws IOException {
-    return EncoderPool.encoder(s).spec().inputSize();
+    return EmbedStage.encoderSpec(s).inputSize();
   }
 
   static Summary run(SparkSession spark, CollaborateSettings s, int round, PatchClasses classes,
@@ -109,7 +109,7 @@ final class EncoderTrainingStage {
     FileSystem fs = dirs.root().getFileSystem(conf);
     if (fs.exists(dirs.encoderResult())) {
       try (var in = fs.open(dirs.encoderResult())) {
-        Summary done = JSON.readValue(in, Summary.class);
+        Summary done = JSON.readValue((java.io.InputStream) in, Summary.class);
         console.println(done.describe() + " (done before)");
         return done;
       }
@@ -360,8 +360,7 @@ final class EncoderTrainingStage {
     List<Long> ids = new ArrayList<>();
     int size = 0;
     for (String part : parts) {
-      for (Group g : ParquetRows.readRange(conf, List.of(new Path(part)), 0,
-          Integer.MAX_VALUE)) {
+      for (Group g : ParquetRows.readAll(conf, List.of(new Path(part)))) {
         int shard = g.getInteger("shard", 0);
         if (!g.getString("set", 0).equals(set) || shard % workers != rank) {
           continue;

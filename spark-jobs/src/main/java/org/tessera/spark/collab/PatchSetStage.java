@@ -139,9 +139,8 @@ final class PatchSetStage {
   private static Result cut(SlideJob job, Configuration conf, String tilesRoot,
       TilePreprocessor.Config pre, String cacheDir, String out) {
     try {
-      List<Group> rows = ParquetRows.readRange(conf, RangeCommit.partsOf(conf,
-          new Path(new Path(tilesRoot), TileIndex.DIR), job.slideId()), 0,
-          (int) Math.min(Integer.MAX_VALUE, job.tiles()));
+      List<Group> rows = ParquetRows.readAll(conf, RangeCommit.partsOf(conf,
+          new Path(new Path(tilesRoot), TileIndex.DIR), job.slideId()));
       List<Group> wanted = new ArrayList<>();
       for (Group g : rows) {
         if (job.chosen().containsKey(PseudoLabelStage.key(g.getLong("x", 0), g.getLong("y", 0)))) {

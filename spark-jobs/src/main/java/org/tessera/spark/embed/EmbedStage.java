@@ -179,6 +179,11 @@ public final class EmbedStage {
         progress.seconds(), failures, spec);
   }
 
+  /** What these settings embed with (loading the encoder once in this JVM). */
+  public static EncoderSpec encoderSpec(EmbedSettings s) throws IOException {
+    return EncoderPool.encoder(s).spec();
+  }
+
   /**
    * Resizing, stain normalisation and normalisation constants, fixed on the driver (a stain
    * reference image is read and fitted once here) and shipped to executors.

@@ -52,6 +52,21 @@ public final class ParquetRows implements AutoCloseable {
     writer.close();
   }
 
+  /** Every row of {@code files}, in file then row order. */
+  public static List<Group> readAll(Configuration conf, List<Path> files) throws IOException {
+    List<Group> rows = new ArrayList<>();
+    for (Path file : files) {
+      try (ParquetReader<Group> reader =
+               ParquetReader.builder(new GroupReadSupport(), file).withConf(conf).build()) {
+        Group g;
+        while ((g = reader.read()) != null) {
+          rows.add(g);
+        }
+      }
+    }
+    return rows;
+  }
+
   /**
    * Rows {@code [start, end)} of the concatenation of {@code files}, in file then row order
    * (fewer when the files hold fewer rows). Reading stops at {@code end}.

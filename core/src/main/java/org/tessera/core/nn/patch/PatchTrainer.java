@@ -110,6 +110,20 @@ public final class PatchTrainer {
     return new Evaluation(sums[0] / n, sums[1] / n, (long) sums[2], probs);
   }
 
+  /**
+   * Eval-mode loss and accuracy of this worker's {@code tiles} alone, with no collective call:
+   * for evaluation sets that workers hold in unequal parts, summed by the caller once at the end.
+   */
+  public static Result localLoss(PatchNet net, INDArray tiles, int[] labels) {
+    INDArray logits = net.forward(tiles, false);
+    float[][] probs = softmax(logits.toFloatMatrix());
+    logits.close();
+    net.release();
+    double[] sums = crossEntropy(probs, labels);
+    return new Result(sums[0] / Math.max(1, sums[2]), sums[1] / Math.max(1, sums[2]),
+        (long) sums[2]);
+  }
+
   private void checkLabels(INDArray tiles, int[] labels) {
     if (tiles.size(0) != labels.length) {
       throw new IllegalArgumentException(tiles.size(0) + " tiles but " + labels.length
