@@ -114,7 +114,6 @@ public final class CollaborateStage {
       writeRounds(conf, run, records);
     }
     Summary summary = new Summary(run.toString(), records);
-    console.println(summary.describe());
     PatchClasses named = PatchClasses.of(headClasses(conf, RoundDirs.of(run, 0).head()),
         s.positiveClass(), s.negativeClass());
     console.println(CollaborateReport.write(spark, run, s.cacheDir(), 4,

@@ -184,7 +184,7 @@ public final class CollaborateReport {
         continue;
       }
       try {
-        html.raw("<div class=\"slide\"><h4>" + Html.esc(id) + "</h4><div class=\"figs\">\n");
+        html.raw("<div class=\"slide\"><h4>" + Html.esc(id) + "</h4><div class=\"side\">\n");
         if (!masks.isEmpty()) {
           String mask = "slide-" + (i + 1) + "-mask.png";
           if (mask(conf, new Path(masks, id + ".png"), figures.resolve(mask))) {

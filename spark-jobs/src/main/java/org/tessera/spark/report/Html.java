@@ -15,6 +15,7 @@ final class Html {
       .slide{margin:18px 0;padding-top:8px;border-top:1px dashed #ddd}
       .tiles{display:flex;flex-wrap:wrap;gap:10px} .tiles figure{margin:0;font-size:12px}
       .placeholder{color:#a00;font-style:italic}
+      .side{display:flex;gap:8px;align-items:flex-start} .side img{width:32%;height:auto}
       table{border-collapse:collapse;margin:8px 0;font-size:13px}
       td,th{border:1px solid #ccc;padding:3px 8px;text-align:right} th{background:#f3f3f3}
       td.l,th.l{text-align:left} pre{background:#f7f7f7;padding:10px;overflow:auto;font-size:12px}
