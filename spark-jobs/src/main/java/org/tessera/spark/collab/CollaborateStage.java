@@ -204,9 +204,11 @@ public final class CollaborateStage {
   /** Records the settings; a RUN made with other settings is refused in one line. */
   private static void claim(Configuration conf, Path run, CollaborateSettings s)
       throws IOException {
-    ObjectNode params = JSON.valueToTree(s);
+    ObjectNode tree = JSON.valueToTree(s);
     // How far the loop runs does not change what it computes: a run may be continued further.
-    params.remove("rounds");
+    tree.remove("rounds");
+    // Read back as text, so numbers compare by value and not by the Java type they came from.
+    JsonNode params = JSON.readTree(JSON.writeValueAsString(tree));
     Path file = new Path(run, CONFIG);
     FileSystem fs = run.getFileSystem(conf);
     if (fs.exists(file)) {

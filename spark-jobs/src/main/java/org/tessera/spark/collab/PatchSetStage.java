@@ -56,7 +56,7 @@ final class PatchSetStage {
       """);
 
   /** One slide's work: its chosen tiles, keyed by position. */
-  record SlideJob(String slideId, String path, long tiles, Map<Long, int[]> chosen,
+  record SlideJob(String slideId, String path, Map<Long, int[]> chosen,
       Map<Long, String> sets) implements Serializable {
     private static final long serialVersionUID = 1L;
   }
@@ -83,7 +83,7 @@ final class PatchSetStage {
     FileSystem fs = out.getFileSystem(conf);
     Map<String, Row> slides = new HashMap<>();
     for (Row r : spark.read().parquet(new Path(tilesRoot, SlideTable.DIR).toString())
-        .select("slide_id", "path", "status", "tile_count").collectAsList()) {
+        .select("slide_id", "path", "status").collectAsList()) {
       if (SlideTable.OK.equals(r.getString(2))) {
         slides.put(r.getString(0), r);
       }
@@ -107,7 +107,7 @@ final class PatchSetStage {
       } else if (fs.exists(partOf(out, e.getKey()))) {
         skipped++;
       } else {
-        jobs.add(new SlideJob(e.getKey(), s.getString(1), s.getLong(3), e.getValue(),
+        jobs.add(new SlideJob(e.getKey(), s.getString(1), e.getValue(),
             sets.get(e.getKey())));
       }
     }
