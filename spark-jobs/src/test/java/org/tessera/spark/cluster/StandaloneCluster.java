@@ -38,7 +38,10 @@ public final class StandaloneCluster implements AutoCloseable {
   /** Where the driver runs: in the submitting JVM, or on a worker. */
   public enum DeployMode { CLIENT, CLUSTER }
 
-  /** A finished {@code SparkSubmit}: its exit code and its console output. */
+  /**
+   * A finished submission: 0 when the application ended well, and SparkSubmit's console output
+   * (in cluster mode the driver's own is in {@code worker-<i>/<driver id>/} of {@link #dir()}).
+   */
   public record Submission(int exitCode, Path log) {}
 
   private static final Duration START_TIMEOUT = Duration.ofSeconds(120);
@@ -46,6 +49,7 @@ public final class StandaloneCluster implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Path dir;
+  private final int workers;
   private final int masterPort;
   private final int webUiPort;
   private final List<String> jvmOptions;
@@ -56,8 +60,9 @@ public final class StandaloneCluster implements AutoCloseable {
   private final Thread shutdownHook = new Thread(this::stopDaemons, "standalone-cluster-stop");
   private int submissions;
 
-  private StandaloneCluster(Path dir) throws IOException {
+  private StandaloneCluster(Path dir, int workers) throws IOException {
     this.dir = dir;
+    this.workers = workers;
     this.masterPort = freePort();
     this.webUiPort = freePort();
     this.jvmOptions = SparkTestSupport.jvmOptions();
@@ -81,7 +86,7 @@ public final class StandaloneCluster implements AutoCloseable {
       throws IOException, InterruptedException {
     Files.createDirectories(parent);
     StandaloneCluster c = new StandaloneCluster(
-        Files.createTempDirectory(parent.toAbsolutePath(), "standalone-cluster-"));
+        Files.createTempDirectory(parent.toAbsolutePath(), "standalone-cluster-"), workers);
     Runtime.getRuntime().addShutdownHook(c.shutdownHook);
     try {
       c.daemons.add(c.launch("master", "org.apache.spark.deploy.master.Master",
@@ -130,9 +135,9 @@ public final class StandaloneCluster implements AutoCloseable {
   /**
    * Runs {@code mainClass} through {@code SparkSubmit} in a child JVM and waits for it. The
    * executors get the module opens and temporary folder of every other process here, and the
-   * scheduler waits for every worker's executor before the first task, so work really spreads.
-   * {@code conf} is added last and wins. In cluster mode SparkSubmit waits for the driver, but
-   * its exit code does not say how the driver ended: check {@link #masterState()}.
+   * scheduler waits for an executor on every free worker before the first task, so work really
+   * spreads (in cluster mode the driver holds one worker's only core). {@code conf} is added
+   * last and wins.
    */
   public Submission submit(String mainClass, List<String> appArgs, Map<String, String> conf,
       DeployMode mode) throws IOException, InterruptedException {
@@ -142,6 +147,8 @@ public final class StandaloneCluster implements AutoCloseable {
     all.put("spark.driver.extraJavaOptions", opts);
     all.put("spark.executor.cores", "1");
     all.put("spark.executor.memory", "1g");
+    // The ratio counts against spark.cores.max; without it the scheduler waits for nothing.
+    all.put("spark.cores.max", "" + (mode == DeployMode.CLUSTER ? workers - 1 : workers));
     all.put("spark.scheduler.minRegisteredResourcesRatio", "1.0");
     all.put("spark.ui.enabled", "false");
     all.put("spark.eventLog.enabled", "true");
@@ -156,16 +163,33 @@ public final class StandaloneCluster implements AutoCloseable {
     args.addAll(appArgs);
 
     Path log = dir.resolve("submit-" + (++submissions) + ".log");
+    Map<String, String> driversBefore = completedDrivers();
     Process p = command("org.apache.spark.deploy.SparkSubmit", "1g", args, log).start();
     try {
       if (!p.waitFor(SUBMIT_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
         throw new IllegalStateException("SparkSubmit of " + mainClass + " still running after "
             + SUBMIT_TIMEOUT.toMinutes() + " min; log in " + log);
       }
-      return new Submission(p.exitValue(), log);
     } finally {
       kill(p);
     }
+    int code = p.exitValue();
+    if (mode == DeployMode.CLUSTER && code == 0) {
+      // SparkSubmit exits 0 once the driver has ended, however it ended; the Master knows.
+      Map<String, String> ended = completedDrivers();
+      ended.keySet().removeAll(driversBefore.keySet());
+      code = List.copyOf(ended.values()).equals(List.of("FINISHED")) ? 0 : 1;
+    }
+    return new Submission(code, log);
+  }
+
+  /** Driver id to final state, for drivers the Master ran in cluster mode. */
+  private Map<String, String> completedDrivers() throws IOException, InterruptedException {
+    Map<String, String> m = new LinkedHashMap<>();
+    for (JsonNode d : masterState().path("completeddrivers")) {
+      m.put(d.path("id").asText(), d.path("state").asText());
+    }
+    return m;
   }
 
   /** Stops every daemon, and the executors and drivers the workers started. */

@@ -35,9 +35,10 @@ import org.tessera.wsi.synth.SynthCohort;
 /**
  * tile, embed and train submitted with {@code SparkSubmit} to a standalone cluster of separate
  * JVMs (a Master, two one-core Workers) give what the same command lines give on local mode:
- * the same tile index, features and trained model. Local mode shares one JVM with the driver,
- * so it cannot catch what only a cluster exposes: classes or state that do not serialise,
- * executors without the native libraries, paths that exist only on the driver.
+ * the same tile index, features and trained model; then {@code inspect} in cluster mode, with
+ * the driver on a worker. Local mode shares one JVM with the driver, so it cannot catch what
+ * only a cluster exposes: classes or state that do not serialise, executors without the native
+ * libraries, paths that exist only on the driver.
  */
 class StandalonePipelineIT {
   private static final double TOLERANCE = 1e-5;
@@ -47,6 +48,7 @@ class StandalonePipelineIT {
   static Path local;
   static Path cluster;
   static JsonNode masterState;
+  static Submission inspectedInClusterMode;
   static final Map<String, List<JsonNode>> events = new TreeMap<>();
   static long t0;
 
@@ -82,6 +84,10 @@ class StandalonePipelineIT {
         assertEquals(0, s.exitCode(), args.get(0) + " on the cluster failed; log in " + s.log());
         log(args.get(0) + " on the cluster done");
       }
+      inspectedInClusterMode = c.submit(TesseraCli.class.getName(),
+          List.of("inspect", cluster.resolve("tiles").toString()),
+          Map.of("spark.app.name", "tessera inspect"), DeployMode.CLUSTER);
+      log("inspect in cluster mode done");
       masterState = c.masterState();
       readEventLogs(c.eventLogDir());
     }
@@ -134,12 +140,11 @@ class StandalonePipelineIT {
 
   @Test
   void everyStageRanOnBothExecutorsOfTheCluster() {
-    assertEquals(STAGES.stream().sorted().toList(), List.copyOf(events.keySet()),
-        "one event log per stage");
-    for (Map.Entry<String, List<JsonNode>> app : events.entrySet()) {
+    assertTrue(events.keySet().containsAll(STAGES), "an event log per stage: " + events.keySet());
+    for (String stage : STAGES) {
       Set<String> added = new HashSet<>();
       Set<String> ranTasks = new HashSet<>();
-      for (JsonNode e : app.getValue()) {
+      for (JsonNode e : events.get(stage)) {
         switch (e.path("Event").asText()) {
           case "SparkListenerExecutorAdded" -> added.add(e.path("Executor ID").asText());
           case "SparkListenerTaskEnd" -> ranTasks.add(e.path("Task Info").path("Executor ID")
@@ -147,14 +152,25 @@ class StandalonePipelineIT {
           default -> { }
         }
       }
-      assertEquals(2, added.size(), app.getKey() + ": executors registered " + added);
-      assertEquals(added, ranTasks, app.getKey() + ": executors that ran tasks");
+      assertEquals(2, added.size(), stage + ": executors registered " + added);
+      assertEquals(added, ranTasks, stage + ": executors that ran tasks");
     }
-    int finished = 0;
+    Set<String> finished = new HashSet<>();
     for (JsonNode a : masterState.path("completedapps")) {
-      finished += a.path("state").asText().equals("FINISHED") ? 1 : 0;
+      if (a.path("state").asText().equals("FINISHED")) {
+        finished.add(a.path("name").asText());
+      }
     }
-    assertEquals(STAGES.size(), finished, "applications the Master saw finish: " + masterState);
+    assertTrue(finished.containsAll(STAGES.stream().map(s -> "tessera " + s).toList()),
+        "applications the Master saw finish: " + finished);
+  }
+
+  /** The driver itself on a worker: its classpath and options come from the fixture alone. */
+  @Test
+  void clusterModeRunsTheDriverOnAWorker() {
+    assertEquals(0, inspectedInClusterMode.exitCode(), "inspect in cluster mode failed; log in "
+        + inspectedInClusterMode.log());
+    assertEquals(1, masterState.path("completeddrivers").size(), "drivers: " + masterState);
   }
 
   @Test
