@@ -76,7 +76,7 @@ public final class BatchNorm2d implements Module {
       shift[c] = (float) (b[c] - mean[c] * s);
     }
     Planes p = new Planes(x, channels);
-    INDArray y = Nd4j.createUninitialized(DataType.FLOAT, x.shape());
+    INDArray y = Activations.create(x.shape());
     p.affine(p.x, null, scale, null, shift, y);
     p.close();
     return y;
@@ -117,7 +117,7 @@ public final class BatchNorm2d implements Module {
     }
     runningMean.value().assign(Nd4j.createFromArray(newMean));
     runningVar.value().assign(Nd4j.createFromArray(newVar));
-    INDArray y = Nd4j.createUninitialized(DataType.FLOAT, x.shape());
+    INDArray y = Activations.create(x.shape());
     p.affine(p.x, null, scale, null, shift, y);
     p.close();
     input = x;
@@ -160,7 +160,7 @@ public final class BatchNorm2d implements Module {
       xScale[c] = (float) (xhatScale * invStd[c]);
       shift[c] = (float) (-k * sums[c] / n - xhatScale * invStd[c] * mean[c]);
     }
-    INDArray dx = Nd4j.createUninitialized(DataType.FLOAT, input.shape());
+    INDArray dx = Activations.create(input.shape());
     p.affine(dyc, p.x, dyScale, xScale, shift, dx);
     if (dyc != dy) {
       dyc.close();

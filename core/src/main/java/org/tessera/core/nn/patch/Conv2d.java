@@ -58,16 +58,14 @@ public final class Conv2d implements Module {
   public INDArray forward(INDArray x, boolean training) {
     Geometry g = new Geometry(x, weight.shape(), kernel, stride, padding);
     INDArray xc = contiguous(x);
-    INDArray y = Nd4j.createUninitialized(DataType.FLOAT, g.batch, g.out, g.oh, g.ow);
+    INDArray y = Activations.create(g.batch, g.out, g.oh, g.ow);
     INDArray w2 = weight.value().reshape('c', g.out, g.rows);
-    INDArray col = g.inPlace ? null : Nd4j.createUninitialized(DataType.FLOAT, g.rows, g.n);
+    INDArray col = g.inPlace ? null : Activations.create(g.rows, g.n);
     for (int b = 0; b < g.batch; b++) {
       INDArray cols = g.inPlace ? image(xc, b, g.c, g.h * g.w) : unfold(xc, b, g, col);
       Nd4j.gemm(w2, cols, image(y, b, g.out, g.n), false, false, 1.0, 0.0);
     }
-    if (col != null) {
-      col.close();
-    }
+    Activations.release(col);
     if (xc != x) {
       xc.close();
     }
@@ -82,10 +80,10 @@ public final class Conv2d implements Module {
     INDArray dyc = contiguous(dy);
     INDArray w2 = weight.value().reshape('c', g.out, g.rows);
     INDArray dw2 = weight.grad().reshape('c', g.out, g.rows);
-    INDArray dx = inputGradient ? Nd4j.createUninitialized(DataType.FLOAT, input.shape()) : null;
-    INDArray col = g.inPlace ? null : Nd4j.createUninitialized(DataType.FLOAT, g.rows, g.n);
+    INDArray dx = inputGradient ? Activations.create(input.shape()) : null;
+    INDArray col = g.inPlace ? null : Activations.create(g.rows, g.n);
     INDArray dcol = g.inPlace || dx == null ? null
-        : Nd4j.createUninitialized(DataType.FLOAT, g.rows, g.n);
+        : Activations.create(g.rows, g.n);
     float[][] scratch = SCRATCH.get();
     for (int b = 0; b < g.batch; b++) {
       INDArray dyImg = image(dyc, b, g.out, g.n);
@@ -107,11 +105,8 @@ public final class Conv2d implements Module {
       Im2Col.fold(colBuf, g.c, g.h, g.w, kernel, stride, padding, img, 0);
       dx.data().asNioFloat().put(b * size, img, 0, size);
     }
-    for (INDArray a : new INDArray[] {col, dcol}) {
-      if (a != null) {
-        a.close();
-      }
-    }
+    Activations.release(col);
+    Activations.release(dcol);
     if (xc != input) {
       xc.close();
     }

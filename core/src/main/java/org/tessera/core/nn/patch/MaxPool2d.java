@@ -5,7 +5,6 @@ import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.shape.Shape;
-import org.nd4j.linalg.factory.Nd4j;
 import org.tessera.core.nn.Im2Col;
 
 /**
@@ -52,7 +51,7 @@ public final class MaxPool2d implements Module {
     int oh = Im2Col.outSize(h, kernel, stride, padding);
     int ow = Im2Col.outSize(w, kernel, stride, padding);
     INDArray xc = contiguous(x);
-    INDArray y = Nd4j.createUninitialized(DataType.FLOAT, batch, planes, oh, ow);
+    INDArray y = Activations.create(batch, planes, oh, ow);
     byte[] arg = new byte[batch * planes * oh * ow];
     float[][] scratch = scratch(planes * h * w, planes * oh * ow);
     float[] in = scratch[0];
@@ -119,7 +118,7 @@ public final class MaxPool2d implements Module {
     int inSize = planes * h * w;
     int outSize = planes * oh * ow;
     INDArray dyc = contiguous(dy);
-    INDArray dx = Nd4j.createUninitialized(DataType.FLOAT, inputShape);
+    INDArray dx = Activations.create(inputShape);
     float[][] scratch = scratch(inSize, outSize);
     float[] g = scratch[0];
     float[] d = scratch[1];

@@ -226,7 +226,7 @@ public final class PatchNet implements AutoCloseable {
     stem.setInputGradient(inputGradient);
     INDArray dFeatures = classifier.backward(dLogits);
     INDArray dx = encoder.backward(dFeatures);
-    dFeatures.close();
+    Activations.release(dFeatures);
     return dx;
   }
 
@@ -331,6 +331,7 @@ public final class PatchNet implements AutoCloseable {
   @Override
   public void close() {
     release();
+    Activations.clear();
     flatParams.close();
     flatGrads.close();
     for (Param p : buffers) {

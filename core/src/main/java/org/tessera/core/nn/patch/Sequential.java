@@ -42,7 +42,7 @@ public final class Sequential implements Module {
     for (int i = modules.size() - 1; i >= 0; i--) {
       INDArray next = modules.get(i).backward(g);
       if (g != dy && g != next) {
-        g.close();
+        Activations.release(g);
       }
       g = next;
     }
@@ -59,7 +59,7 @@ public final class Sequential implements Module {
   @Override
   public void release() {
     for (INDArray a : intermediates) {
-      a.close();
+      Activations.release(a);
     }
     intermediates.clear();
     for (Module m : modules) {
