@@ -9,7 +9,8 @@ import org.tessera.core.nn.Im2Col;
 
 /**
  * PyTorch's {@code MaxPool2d(kernel, stride, padding)}: padding never wins the max, ties go to the
- * first maximum in row-major window order, and the gradient goes to that maximum.
+ * first maximum in row-major window order (NaN to the last NaN), and the gradient goes to that
+ * maximum.
  *
  * <p>Plain Java over one image at a time on the heap: libnd4j's {@code maxpool2d_bp} recomputes
  * every window and took most of a second per small-cnn step. Forward keeps each output's winning
@@ -66,28 +67,24 @@ public final class MaxPool2d implements Module {
       for (int p = 0; p < planes; p++) {
         int plane = p * h * w;
         for (int oy = 0; oy < oh; oy++) {
+          int y0 = oy * stride - padding;
+          int kyFrom = Math.max(0, -y0);
+          int kyTo = Math.min(kernel, h - y0);
           for (int ox = 0; ox < ow; ox++, o++) {
+            int x0 = ox * stride - padding;
+            int kxFrom = Math.max(0, -x0);
+            int kxTo = Math.min(kernel, w - x0);
+            // As PyTorch: start at -inf on the first pixel, move on v > best or NaN. Selects
+            // rather than branches, since which pixel wins is unpredictable.
             float best = Float.NEGATIVE_INFINITY;
-            int bestAt = -1;
-            for (int ky = 0; ky < kernel; ky++) {
-              int iy = oy * stride + ky - padding;
-              if (iy < 0 || iy >= h) {
-                continue;
-              }
-              for (int kx = 0; kx < kernel; kx++) {
-                int ix = ox * stride + kx - padding;
-                if (ix < 0 || ix >= w) {
-                  continue;
-                }
-                float v = in[plane + iy * w + ix];
-                // NaN wins as in PyTorch, so it propagates.
-                if (bestAt < 0 || v > best || Float.isNaN(v)) {
-                  best = v;
-                  bestAt = ky * kernel + kx;
-                  if (Float.isNaN(v)) {
-                    break;
-                  }
-                }
+            int bestAt = kyFrom * kernel + kxFrom;
+            for (int ky = kyFrom; ky < kyTo; ky++) {
+              int row = plane + (y0 + ky) * w + x0;
+              for (int kx = kxFrom; kx < kxTo; kx++) {
+                float v = in[row + kx];
+                boolean wins = v > best || v != v;
+                best = wins ? v : best;
+                bestAt = wins ? ky * kernel + kx : bestAt;
               }
             }
             out[o] = best;

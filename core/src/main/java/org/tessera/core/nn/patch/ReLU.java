@@ -40,8 +40,8 @@ public final class ReLU implements Module {
       int n = (int) Math.min(CHUNK, length - from);
       in.get(from, v, 0, n);
       for (int i = 0; i < n; i++) {
-        // Not Math.max: NaN must pass through, as torch.relu passes it.
-        v[i] = v[i] < 0f ? 0f : v[i];
+        // Passes NaN, as torch.relu does, and turns -0 into +0, which backward relies on.
+        v[i] = Math.max(v[i], 0f);
       }
       out.put(from, v, 0, n);
     }
@@ -66,7 +66,11 @@ public final class ReLU implements Module {
       gin.get(from, g, 0, n);
       yin.get(from, y, 0, n);
       for (int i = 0; i < n; i++) {
-        g[i] = y[i] > 0f ? g[i] : 0f;
+        // Branch-free y > 0 (signs are random, so a branch mispredicts half the time): outputs
+        // are +0, positive or NaN, i.e. bits 0, 1..0x7f800000, or above; keep the middle.
+        int bits = Float.floatToRawIntBits(y[i]);
+        int drop = ((bits - 1) | (0x7f800000 - bits)) >> 31;
+        g[i] = Float.intBitsToFloat(Float.floatToRawIntBits(g[i]) & ~drop);
       }
       out.put(from, g, 0, n);
     }
