@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -55,6 +56,17 @@ final class Activations {
     }
     pool.free.computeIfAbsent(Arrays.toString(a.shape()), k -> new ArrayDeque<>()).push(a);
     pool.bytes += bytes;
+  }
+
+  /**
+   * {@code a} itself when it is a zero-offset C-order array (what the modules' bulk copies index),
+   * else a C-order copy.
+   */
+  static INDArray contiguous(INDArray a) {
+    if (a.ordering() == 'c' && a.offset() == 0 && Shape.hasDefaultStridesForShape(a)) {
+      return a;
+    }
+    return a.dup('c');
   }
 
   /** Closes this thread's kept arrays (when its network is closed). */

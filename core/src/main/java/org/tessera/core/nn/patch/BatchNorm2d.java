@@ -1,9 +1,9 @@
 package org.tessera.core.nn.patch;
 
+import java.util.Arrays;
 import java.util.List;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
 import org.tessera.core.collective.Collective;
 
@@ -127,7 +127,7 @@ public final class BatchNorm2d implements Module {
   @Override
   public INDArray backward(INDArray dy) {
     Planes p = new Planes(input, channels);
-    INDArray dyc = Planes.contiguous(dy);
+    INDArray dyc = Activations.contiguous(dy);
     // Σdy and Σdy·x per channel, then Σdy·x̂ = (Σdy·x − mean·Σdy) / σ.
     double[] sums = new double[2 * channels];
     p.sums(dyc, p.x, sums);
@@ -195,14 +195,14 @@ public final class BatchNorm2d implements Module {
       long[] s = x.shape();
       if (x.rank() != 4 || s[1] != channels || x.dataType() != DataType.FLOAT) {
         throw new IllegalArgumentException("batch norm over " + channels + " channels needs float "
-            + "NCHW input, got " + x.dataType() + " " + java.util.Arrays.toString(s));
+            + "NCHW input, got " + x.dataType() + " " + Arrays.toString(s));
       }
       if (x.length() > Integer.MAX_VALUE) {
-        throw new IllegalArgumentException("batch norm input " + java.util.Arrays.toString(s)
+        throw new IllegalArgumentException("batch norm input " + Arrays.toString(s)
             + " is too large for int-indexed buffers: use smaller batches");
       }
       this.given = x;
-      this.x = contiguous(x);
+      this.x = Activations.contiguous(x);
       this.batch = (int) s[0];
       this.channels = channels;
       this.plane = (int) (s[2] * s[3]);
@@ -214,12 +214,6 @@ public final class BatchNorm2d implements Module {
       }
     }
 
-    static INDArray contiguous(INDArray a) {
-      if (a.ordering() == 'c' && a.offset() == 0 && Shape.hasDefaultStridesForShape(a)) {
-        return a;
-      }
-      return a.dup('c');
-    }
 
     /**
      * Adds Σa and Σa·b (Σa² without {@code b}) per channel to {@code out[c]} and

@@ -5,7 +5,6 @@ import java.util.Arrays;
 import java.util.List;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
 import org.tessera.core.nn.Im2Col;
 
@@ -57,7 +56,7 @@ public final class Conv2d implements Module {
   @Override
   public INDArray forward(INDArray x, boolean training) {
     Geometry g = new Geometry(x, weight.shape(), kernel, stride, padding);
-    INDArray xc = contiguous(x);
+    INDArray xc = Activations.contiguous(x);
     INDArray y = Activations.create(g.batch, g.out, g.oh, g.ow);
     INDArray w2 = weight.value().reshape('c', g.out, g.rows);
     INDArray col = g.inPlace ? null : Activations.create(g.rows, g.n);
@@ -76,8 +75,8 @@ public final class Conv2d implements Module {
   @Override
   public INDArray backward(INDArray dy) {
     Geometry g = new Geometry(input, weight.shape(), kernel, stride, padding);
-    INDArray xc = contiguous(input);
-    INDArray dyc = contiguous(dy);
+    INDArray xc = Activations.contiguous(input);
+    INDArray dyc = Activations.contiguous(dy);
     INDArray w2 = weight.value().reshape('c', g.out, g.rows);
     INDArray dw2 = weight.grad().reshape('c', g.out, g.rows);
     INDArray dx = inputGradient ? Activations.create(input.shape()) : null;
@@ -138,13 +137,6 @@ public final class Conv2d implements Module {
     return col;
   }
 
-  /** {@code a} itself when it is a zero-offset C-order array (what the copies above index). */
-  private static INDArray contiguous(INDArray a) {
-    if (a.ordering() == 'c' && a.offset() == 0 && Shape.hasDefaultStridesForShape(a)) {
-      return a;
-    }
-    return a.dup('c');
-  }
 
   /** Sizes of one convolution of an NCHW batch. */
   private static final class Geometry {

@@ -4,7 +4,6 @@ import java.nio.FloatBuffer;
 import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.shape.Shape;
 import org.tessera.core.nn.Im2Col;
 
 /**
@@ -51,7 +50,7 @@ public final class MaxPool2d implements Module {
     int w = (int) s[3];
     int oh = Im2Col.outSize(h, kernel, stride, padding);
     int ow = Im2Col.outSize(w, kernel, stride, padding);
-    INDArray xc = contiguous(x);
+    INDArray xc = Activations.contiguous(x);
     INDArray y = Activations.create(batch, planes, oh, ow);
     byte[] arg = new byte[batch * planes * oh * ow];
     float[][] scratch = scratch(planes * h * w, planes * oh * ow);
@@ -114,7 +113,7 @@ public final class MaxPool2d implements Module {
     int ow = Im2Col.outSize(w, kernel, stride, padding);
     int inSize = planes * h * w;
     int outSize = planes * oh * ow;
-    INDArray dyc = contiguous(dy);
+    INDArray dyc = Activations.contiguous(dy);
     INDArray dx = Activations.create(inputShape);
     float[][] scratch = scratch(inSize, outSize);
     float[] g = scratch[0];
@@ -156,13 +155,6 @@ public final class MaxPool2d implements Module {
     return scratch;
   }
 
-  /** {@code a} itself when it is a zero-offset C-order array (what the copies above index). */
-  private static INDArray contiguous(INDArray a) {
-    if (a.ordering() == 'c' && a.offset() == 0 && Shape.hasDefaultStridesForShape(a)) {
-      return a;
-    }
-    return a.dup('c');
-  }
 
   @Override
   public void release() {

@@ -4,7 +4,6 @@ import java.nio.FloatBuffer;
 import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.shape.Shape;
 
 /**
  * max(x, 0); the gradient passes where the output is positive, as in PyTorch.
@@ -31,7 +30,7 @@ public final class ReLU implements Module {
   @Override
   public INDArray forward(INDArray x, boolean training) {
     release();
-    INDArray y = contiguous(x);
+    INDArray y = Activations.contiguous(x);
     float[] v = SCRATCH.get()[0];
     FloatBuffer in = y.data().asNioFloat();
     FloatBuffer out = in;
@@ -53,7 +52,7 @@ public final class ReLU implements Module {
 
   @Override
   public INDArray backward(INDArray dy) {
-    INDArray dx = contiguous(dy);
+    INDArray dx = Activations.contiguous(dy);
     float[][] scratch = SCRATCH.get();
     float[] g = scratch[0];
     float[] y = scratch[1];
@@ -86,13 +85,6 @@ public final class ReLU implements Module {
     return a.length();
   }
 
-  /** {@code a} itself when it is a zero-offset C-order array, else a copy to work in. */
-  private static INDArray contiguous(INDArray a) {
-    if (a.ordering() == 'c' && a.offset() == 0 && Shape.hasDefaultStridesForShape(a)) {
-      return a;
-    }
-    return a.dup('c');
-  }
 
   @Override
   public void release() {

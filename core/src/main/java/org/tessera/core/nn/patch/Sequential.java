@@ -6,8 +6,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Modules applied in order. It owns the activations between its modules: they stay alive for
- * backward and are closed at the next forward (or {@link #release}); gradients between modules
- * are closed as soon as the previous module has consumed them.
+ * backward and are released ({@link Activations#release}) at the next forward (or {@link
+ * #release}); gradients between modules are released as soon as the previous module has consumed
+ * them. A module may return the array it was given (an in-place {@link ReLU}).
  */
 public final class Sequential implements Module {
 
