@@ -28,8 +28,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * times slower than the GEMM that follows) and copies the input even for 1x1 convolutions. Here
  * the input stays NCHW and each image is one GEMM against the OIHW weights, {@code [O, C*kh*kw] x
  * [C*kh*kw, oh*ow]}: 1x1 stride-1 convolutions (most of a ResNet bottleneck) read the input in
- * place, and other kernels unfold one image at a time into a reused heap buffer with bulk copies,
- * small enough to stay in cache. Training, the CUDA backend and unusual configurations
+ * place, and other kernels unfold one image at a time ({@link Im2Col}) into a reused heap buffer
+ * with bulk copies, small enough to stay in cache. Training, the CUDA backend and unusual configurations
  * (dilation, SAME padding, NHWC) use DL4J's own implementation.
  */
 final class FastConvolution extends ConvolutionLayer {
@@ -176,7 +176,7 @@ final class FastConvolution extends ConvolutionLayer {
           rhs = x.slice(b).reshape('c', c, (long) h * w);
         } else {
           in.get((int) x.offset() + b * c * h * w, scratch[0], 0, c * h * w);
-          unfold(scratch[0], c, h, w, k, s, p, oh, ow, scratch[1]);
+          Im2Col.unfold(scratch[0], 0, c, h, w, k, s, p, scratch[1]);
           colOut.put((int) col.offset(), scratch[1], 0, rows * n);
           rhs = col;
         }
@@ -203,44 +203,6 @@ final class FastConvolution extends ConvolutionLayer {
       FloatBuffer out = z.data().asNioFloat();
       for (int i = 0; i < batch; i++) {
         out.put((int) z.offset() + i * o * n, plane, 0, o * n);
-      }
-    }
-
-    /**
-     * im2col of one CHW image into {@code [c*kh*kw, oh*ow]} rows (the OIHW weight order), zero
-     * where the kernel overhangs the padded border.
-     */
-    static void unfold(float[] img, int c, int h, int w, int[] k, int[] s, int[] p, int oh,
-        int ow, float[] col) {
-      int n = oh * ow;
-      int row = 0;
-      for (int ch = 0; ch < c; ch++) {
-        for (int kh = 0; kh < k[0]; kh++) {
-          for (int kw = 0; kw < k[1]; kw++, row++) {
-            int shift = kw - p[1];
-            // Output columns whose input column ow*s + shift lies inside the image.
-            int first = Math.max(0, Math.floorDiv(-shift + s[1] - 1, s[1]));
-            int last = Math.min(ow, Math.floorDiv(w - 1 - shift, s[1]) + 1);
-            for (int y = 0; y < oh; y++) {
-              int dst = row * n + y * ow;
-              int iy = y * s[0] + kh - p[0];
-              if (iy < 0 || iy >= h || first >= last) {
-                Arrays.fill(col, dst, dst + ow, 0f);
-                continue;
-              }
-              Arrays.fill(col, dst, dst + first, 0f);
-              Arrays.fill(col, dst + last, dst + ow, 0f);
-              int src = (ch * h + iy) * w + shift;
-              if (s[1] == 1) {
-                System.arraycopy(img, src + first, col, dst + first, last - first);
-              } else {
-                for (int x = first; x < last; x++) {
-                  col[dst + x] = img[src + x * s[1]];
-                }
-              }
-            }
-          }
-        }
       }
     }
   }

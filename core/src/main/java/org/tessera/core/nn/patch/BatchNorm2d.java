@@ -1,9 +1,9 @@
 package org.tessera.core.nn.patch;
 
+import java.util.Arrays;
 import java.util.List;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Broadcast;
 import org.nd4j.linalg.factory.Nd4j;
 import org.tessera.core.collective.Collective;
 
@@ -29,7 +29,9 @@ public final class BatchNorm2d implements Module {
   private final Collective collective;
   private final int channels;
   private boolean syncBackward = true;
-  private INDArray xhat;
+  /** The last training forward's input (owned by the caller, alive until backward). */
+  private INDArray input;
+  private double[] mean;
   private double[] invStd;
   /** Values per channel in the last training forward's global batch. */
   private double globalCount;
@@ -73,28 +75,30 @@ public final class BatchNorm2d implements Module {
       scale[c] = (float) s;
       shift[c] = (float) (b[c] - mean[c] * s);
     }
-    return affine(x, scale, shift);
+    Planes p = new Planes(x, channels);
+    INDArray y = Activations.create(x.shape());
+    p.affine(p.x, null, scale, null, shift, y);
+    p.close();
+    return y;
   }
 
   private INDArray forwardTraining(INDArray x) {
-    INDArray xd = x.castTo(DataType.DOUBLE);
-    INDArray sum = xd.sum(0, 2, 3);
-    INDArray sumSq = xd.muli(xd).sum(0, 2, 3);
+    Planes p = new Planes(x, channels);
     double[] stats = new double[2 * channels + 1];
-    System.arraycopy(sum.toDoubleVector(), 0, stats, 0, channels);
-    System.arraycopy(sumSq.toDoubleVector(), 0, stats, channels, channels);
+    p.sums(p.x, null, stats);
     stats[2 * channels] = (double) x.length() / channels;
-    xd.close();
-    sum.close();
-    sumSq.close();
     collective.allReduceSum(stats);
     double n = stats[2 * channels];
     globalCount = n;
     if (n < 2) {
+      p.close();
       throw new IllegalArgumentException("batch norm " + gamma.name() + ": the global batch has "
           + (long) n + " value(s) per channel; training needs at least 2");
     }
+    mean = new double[channels];
     invStd = new double[channels];
+    float[] g = gamma.value().toFloatVector();
+    float[] b = beta.value().toFloatVector();
     float[] scale = new float[channels];
     float[] shift = new float[channels];
     float[] oldMean = runningMean.value().toFloatVector();
@@ -102,47 +106,34 @@ public final class BatchNorm2d implements Module {
     float[] newMean = new float[channels];
     float[] newVar = new float[channels];
     for (int c = 0; c < channels; c++) {
-      double mean = stats[c] / n;
+      mean[c] = stats[c] / n;
       // E[x²] - E[x]² in double loses nothing that matters at activation scales.
-      double var = Math.max(0, stats[channels + c] / n - mean * mean);
+      double var = Math.max(0, stats[channels + c] / n - mean[c] * mean[c]);
       invStd[c] = 1 / Math.sqrt(var + EPS);
-      scale[c] = (float) invStd[c];
-      shift[c] = (float) (-mean * invStd[c]);
-      newMean[c] = (float) ((1 - MOMENTUM) * oldMean[c] + MOMENTUM * mean);
+      scale[c] = (float) (g[c] * invStd[c]);
+      shift[c] = (float) (b[c] - g[c] * mean[c] * invStd[c]);
+      newMean[c] = (float) ((1 - MOMENTUM) * oldMean[c] + MOMENTUM * mean[c]);
       newVar[c] = (float) ((1 - MOMENTUM) * oldVar[c] + MOMENTUM * var * n / (n - 1));
     }
     runningMean.value().assign(Nd4j.createFromArray(newMean));
     runningVar.value().assign(Nd4j.createFromArray(newVar));
-    xhat = affine(x, scale, shift);
-    INDArray y = Broadcast.mul(xhat, gamma.value(), Nd4j.createUninitialized(DataType.FLOAT,
-        x.shape()), 1);
-    return Broadcast.add(y, beta.value(), y, 1);
-  }
-
-  /** x · scale[c] + shift[c] per channel, into a new array. */
-  private static INDArray affine(INDArray x, float[] scale, float[] shift) {
-    INDArray s = Nd4j.createFromArray(scale);
-    INDArray t = Nd4j.createFromArray(shift);
-    INDArray y = Broadcast.mul(x, s, Nd4j.createUninitialized(DataType.FLOAT, x.shape()), 1);
-    Broadcast.add(y, t, y, 1);
-    s.close();
-    t.close();
+    INDArray y = Activations.create(x.shape());
+    p.affine(p.x, null, scale, null, shift, y);
+    p.close();
+    input = x;
     return y;
   }
 
   @Override
   public INDArray backward(INDArray dy) {
-    INDArray dyd = dy.castTo(DataType.DOUBLE);
-    INDArray xd = xhat.castTo(DataType.DOUBLE);
-    INDArray sumDy = dyd.sum(0, 2, 3);
-    INDArray sumDyXhat = dyd.muli(xd).sum(0, 2, 3);
+    Planes p = new Planes(input, channels);
+    INDArray dyc = Activations.contiguous(dy);
+    // Σdy and Σdy·x per channel, then Σdy·x̂ = (Σdy·x − mean·Σdy) / σ.
     double[] sums = new double[2 * channels];
-    System.arraycopy(sumDy.toDoubleVector(), 0, sums, 0, channels);
-    System.arraycopy(sumDyXhat.toDoubleVector(), 0, sums, channels, channels);
-    dyd.close();
-    xd.close();
-    sumDy.close();
-    sumDyXhat.close();
+    p.sums(dyc, p.x, sums);
+    for (int c = 0; c < channels; c++) {
+      sums[channels + c] = (sums[channels + c] - mean[c] * sums[c]) * invStd[c];
+    }
     float[] dGamma = new float[channels];
     float[] dBeta = new float[channels];
     for (int c = 0; c < channels; c++) {
@@ -156,24 +147,25 @@ public final class BatchNorm2d implements Module {
       collective.allReduceSum(sums);
       n = globalCount;
     }
-    // dx = γ/σ · (dy − Σdy/N − x̂ · Σ(dy·x̂)/N), as scale·dy + xhatScale·x̂ + shift per channel.
+    // dx = γ/σ · (dy − Σdy/N − x̂ · Σ(dy·x̂)/N) with x̂ = (x − mean)/σ, as dyScale·dy + xScale·x
+    // + shift per channel.
     float[] g = gamma.value().toFloatVector();
-    float[] scale = new float[channels];
-    float[] xhatScale = new float[channels];
+    float[] dyScale = new float[channels];
+    float[] xScale = new float[channels];
     float[] shift = new float[channels];
     for (int c = 0; c < channels; c++) {
       double k = g[c] * invStd[c];
-      scale[c] = (float) k;
-      xhatScale[c] = (float) (-k * sums[channels + c] / n);
-      shift[c] = (float) (-k * sums[c] / n);
+      double xhatScale = -k * sums[channels + c] / n;
+      dyScale[c] = (float) k;
+      xScale[c] = (float) (xhatScale * invStd[c]);
+      shift[c] = (float) (-k * sums[c] / n - xhatScale * invStd[c] * mean[c]);
     }
-    INDArray dx = affine(dy, scale, shift);
-    INDArray s = Nd4j.createFromArray(xhatScale);
-    INDArray term = Broadcast.mul(xhat, s, Nd4j.createUninitialized(DataType.FLOAT,
-        xhat.shape()), 1);
-    dx.addi(term);
-    term.close();
-    s.close();
+    INDArray dx = Activations.create(input.shape());
+    p.affine(dyc, p.x, dyScale, xScale, shift, dx);
+    if (dyc != dy) {
+      dyc.close();
+    }
+    p.close();
     release();
     return dx;
   }
@@ -182,6 +174,112 @@ public final class BatchNorm2d implements Module {
     INDArray v = Nd4j.createFromArray(values);
     target.addi(v);
     v.close();
+  }
+
+  /**
+   * Per-channel passes over an NCHW batch, one image at a time through reused heap buffers: the
+   * equivalent ND4J broadcasts and double reductions took seconds per small-cnn step.
+   */
+  private static final class Planes implements AutoCloseable {
+
+    private static final ThreadLocal<float[][]> SCRATCH =
+        ThreadLocal.withInitial(() -> new float[][] {new float[0], new float[0]});
+
+    final INDArray x;
+    private final INDArray given;
+    private final int batch;
+    private final int channels;
+    private final int plane;
+
+    Planes(INDArray x, int channels) {
+      long[] s = x.shape();
+      if (x.rank() != 4 || s[1] != channels || x.dataType() != DataType.FLOAT) {
+        throw new IllegalArgumentException("batch norm over " + channels + " channels needs float "
+            + "NCHW input, got " + x.dataType() + " " + Arrays.toString(s));
+      }
+      if (x.length() > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException("batch norm input " + Arrays.toString(s)
+            + " is too large for int-indexed buffers: use smaller batches");
+      }
+      this.given = x;
+      this.x = Activations.contiguous(x);
+      this.batch = (int) s[0];
+      this.channels = channels;
+      this.plane = (int) (s[2] * s[3]);
+      float[][] scratch = SCRATCH.get();
+      for (int i = 0; i < 2; i++) {
+        if (scratch[i].length < channels * plane) {
+          scratch[i] = new float[channels * plane];
+        }
+      }
+    }
+
+
+    /**
+     * Adds Σa and Σa·b (Σa² without {@code b}) per channel to {@code out[c]} and
+     * {@code out[channels + c]}.
+     */
+    void sums(INDArray a, INDArray b, double[] out) {
+      float[][] scratch = SCRATCH.get();
+      float[] va = scratch[0];
+      float[] vb = b == null ? va : scratch[1];
+      int size = channels * plane;
+      for (int i = 0; i < batch; i++) {
+        a.data().asNioFloat().get(i * size, va, 0, size);
+        if (b != null) {
+          b.data().asNioFloat().get(i * size, vb, 0, size);
+        }
+        for (int c = 0; c < channels; c++) {
+          double s = 0;
+          double sp = 0;
+          for (int j = c * plane, end = j + plane; j < end; j++) {
+            s += va[j];
+            sp += (double) va[j] * vb[j];
+          }
+          out[c] += s;
+          out[channels + c] += sp;
+        }
+      }
+    }
+
+    /** out = a·aScale[c] + b·bScale[c] + shift[c] ({@code b} optional). */
+    void affine(INDArray a, INDArray b, float[] aScale, float[] bScale, float[] shift,
+        INDArray out) {
+      float[][] scratch = SCRATCH.get();
+      float[] va = scratch[0];
+      float[] vb = scratch[1];
+      int size = channels * plane;
+      for (int i = 0; i < batch; i++) {
+        a.data().asNioFloat().get(i * size, va, 0, size);
+        if (b != null) {
+          b.data().asNioFloat().get(i * size, vb, 0, size);
+        }
+        for (int c = 0; c < channels; c++) {
+          float sa = aScale[c];
+          float t = shift[c];
+          int j = c * plane;
+          int end = j + plane;
+          if (b == null) {
+            for (; j < end; j++) {
+              va[j] = va[j] * sa + t;
+            }
+          } else {
+            float sb = bScale[c];
+            for (; j < end; j++) {
+              va[j] = va[j] * sa + vb[j] * sb + t;
+            }
+          }
+        }
+        out.data().asNioFloat().put(i * size, va, 0, size);
+      }
+    }
+
+    @Override
+    public void close() {
+      if (x != given) {
+        x.close();
+      }
+    }
   }
 
   @Override
@@ -194,9 +292,6 @@ public final class BatchNorm2d implements Module {
 
   @Override
   public void release() {
-    if (xhat != null) {
-      xhat.close();
-      xhat = null;
-    }
+    input = null;
   }
 }

@@ -7,10 +7,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * One differentiable piece of a {@link PatchNet}. A module caches what its backward pass needs
  * during {@link #forward}, so every {@link #backward} must follow the forward it differentiates.
  *
- * <p>Memory: a module never closes the arrays it is given or returns; containers ({@link
- * Sequential}, {@link Residual}) close the intermediate activations they own at the next forward
- * and intermediate gradients as soon as they are consumed, so a training step does not leave its
- * native memory to the garbage collector.
+ * <p>Memory: a module never closes the arrays it is given or returns (only {@link ReLU} writes
+ * into them, in place); containers ({@link Sequential}, {@link Residual}) release the
+ * intermediate activations they own at the next forward and intermediate gradients as soon as
+ * they are consumed, to {@link Activations} for reuse by the next step, so a training step
+ * neither allocates fresh native memory nor leaves it to the garbage collector.
  */
 public interface Module {
 

@@ -35,6 +35,8 @@ public final class PatchNet implements AutoCloseable {
   private final String architecture;
   private final Sequential encoder;
   private final Linear classifier;
+  /** The first module, the only one whose input gradient may be skipped. */
+  private final Conv2d stem;
   private final int featureDim;
   private final int numClasses;
   private final List<BatchNorm2d> batchNorms;
@@ -60,6 +62,7 @@ public final class PatchNet implements AutoCloseable {
       default -> throw new IllegalArgumentException("unknown patch architecture '" + architecture
           + "': use small-cnn or resnet50-trunc");
     }
+    stem = (Conv2d) encoder.modules().get(0);
     classifier = new Linear(CLASSIFIER, featureDim, numClasses);
     encoder.collect(params, buffers);
     classifier.collect(params, buffers);
@@ -212,9 +215,18 @@ public final class PatchNet implements AutoCloseable {
    * flat gradient, the gradient of the input is returned.
    */
   public INDArray backward(INDArray dLogits) {
+    return backward(dLogits, true);
+  }
+
+  /**
+   * {@link #backward(INDArray)}, returning null without {@code inputGradient}: training needs no
+   * gradient of the tiles, and the first convolution's input gradient is its costliest part.
+   */
+  public INDArray backward(INDArray dLogits, boolean inputGradient) {
+    stem.setInputGradient(inputGradient);
     INDArray dFeatures = classifier.backward(dLogits);
     INDArray dx = encoder.backward(dFeatures);
-    dFeatures.close();
+    Activations.release(dFeatures);
     return dx;
   }
 
@@ -319,6 +331,7 @@ public final class PatchNet implements AutoCloseable {
   @Override
   public void close() {
     release();
+    Activations.clear();
     flatParams.close();
     flatGrads.close();
     for (Param p : buffers) {

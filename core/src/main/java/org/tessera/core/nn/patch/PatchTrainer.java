@@ -42,8 +42,7 @@ public final class PatchTrainer {
    * @return the global batch's mean loss and accuracy, before the step
    */
   public Result step(INDArray tiles, int[] labels, int globalBatch) {
-    Pass pass = backprop(tiles, labels, globalBatch);
-    pass.dx().close();
+    Pass pass = backprop(tiles, labels, globalBatch, false);
     apply();
     return pass.result();
   }
@@ -57,14 +56,22 @@ public final class PatchTrainer {
     net.setParameters(params);
   }
 
-  /** What one forward and backward produced locally, for tests to compare with PyTorch. */
+  /**
+   * What one forward and backward produced locally, for tests to compare with PyTorch; {@code dx}
+   * is null when the input gradient was not asked for.
+   */
   record Pass(Result result, float[][] logits, INDArray dx) {}
+
+  /** {@link #backprop(INDArray, int[], int, boolean)} with the input gradient. */
+  Pass backprop(INDArray tiles, int[] labels, int globalBatch) {
+    return backprop(tiles, labels, globalBatch, true);
+  }
 
   /**
    * Zeroes the gradients, runs the training forward and backward of the global mean loss, and
    * leaves this worker's (not yet all-reduced) gradient in the net.
    */
-  Pass backprop(INDArray tiles, int[] labels, int globalBatch) {
+  Pass backprop(INDArray tiles, int[] labels, int globalBatch, boolean inputGradient) {
     checkLabels(tiles, labels);
     net.zeroGrad();
     INDArray out = net.forward(tiles, true);
@@ -87,7 +94,7 @@ public final class PatchTrainer {
       }
     }
     INDArray dLogits = Nd4j.create(d, new long[] {labels.length, classes}, 'c');
-    INDArray dx = net.backward(dLogits);
+    INDArray dx = net.backward(dLogits, inputGradient);
     dLogits.close();
     net.release();
     return new Pass(new Result(sums[0] / globalBatch, sums[1] / globalBatch, globalBatch), logits,

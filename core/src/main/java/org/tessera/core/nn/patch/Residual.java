@@ -41,7 +41,7 @@ public final class Residual implements Module {
     INDArray dSkip = shortcut.backward(dy);
     INDArray sum = dx == dy ? dx.add(dSkip) : dx.addi(dSkip);
     if (dSkip != dy) {
-      dSkip.close();
+      Activations.release(dSkip);
     }
     return sum;
   }
@@ -57,11 +57,11 @@ public final class Residual implements Module {
   @Override
   public void release() {
     if (mainOut != null) {
-      mainOut.close();
+      Activations.release(mainOut);
       mainOut = null;
     }
     if (shortcutOut != null) {
-      shortcutOut.close();
+      Activations.release(shortcutOut);
       shortcutOut = null;
     }
     main.release();

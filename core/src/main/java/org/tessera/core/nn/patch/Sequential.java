@@ -6,8 +6,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Modules applied in order. It owns the activations between its modules: they stay alive for
- * backward and are closed at the next forward (or {@link #release}); gradients between modules
- * are closed as soon as the previous module has consumed them.
+ * backward and are released ({@link Activations#release}) at the next forward (or {@link
+ * #release}); gradients between modules are released as soon as the previous module has consumed
+ * them. A module may return the array it was given (an in-place {@link ReLU}).
  */
 public final class Sequential implements Module {
 
@@ -42,7 +43,7 @@ public final class Sequential implements Module {
     for (int i = modules.size() - 1; i >= 0; i--) {
       INDArray next = modules.get(i).backward(g);
       if (g != dy && g != next) {
-        g.close();
+        Activations.release(g);
       }
       g = next;
     }
@@ -59,7 +60,7 @@ public final class Sequential implements Module {
   @Override
   public void release() {
     for (INDArray a : intermediates) {
-      a.close();
+      Activations.release(a);
     }
     intermediates.clear();
     for (Module m : modules) {
