@@ -118,13 +118,17 @@ final class PatchSetStage {
     if (!jobs.isEmpty()) {
       jsc.setJobGroup("tessera-patches", "cut pseudo-labelled patches from " + jobs.size()
           + " slides");
-      for (Result r : jsc.parallelize(jobs, jobs.size())
-          .map(j -> cut(j, hc.get(), tiles, preprocessing, cacheDir, outDir)).collect()) {
-        if (r.error() != null) {
-          failures.put(r.slideId(), r.error());
-        } else {
-          patches += r.patches();
+      try {
+        for (Result r : jsc.parallelize(jobs, jobs.size())
+            .map(j -> cut(j, hc.get(), tiles, preprocessing, cacheDir, outDir)).collect()) {
+          if (r.error() != null) {
+            failures.put(r.slideId(), r.error());
+          } else {
+            patches += r.patches();
+          }
         }
+      } finally {
+        jsc.clearJobGroup();
       }
     }
     Summary summary = new Summary(chosen.size(), skipped, patches, failures);
