@@ -178,8 +178,13 @@ class DeployManifestsTest {
   }
 
   @Test
-  void submitIsValidBashAndItsDryRunHasClassOpensAndAppName() throws Exception {
-    assertEquals("", run(List.of("bash", "-n", ROOT.resolve("deploy/submit").toString()), 0));
+  void scriptsAreValidBashAndSubmitsDryRunHasClassOpensAndAppName() throws Exception {
+    try (Stream<Path> files = Files.walk(ROOT.resolve("deploy"))) {
+      for (Path script : files.filter(p -> p.endsWith("submit") || p.toString().endsWith(".sh"))
+          .toList()) {
+        assertEquals("", run(List.of("bash", "-n", script.toString()), 0), script::toString);
+      }
+    }
 
     String train = run(List.of(ROOT.resolve("deploy/submit").toString(), "--dry-run", "train",
         "--master", "yarn", "--conf", "spark.executor.memory=6g", "--", "--features", "f",
