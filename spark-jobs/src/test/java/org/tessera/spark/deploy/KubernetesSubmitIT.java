@@ -1,6 +1,9 @@
 package org.tessera.spark.deploy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
@@ -92,7 +95,7 @@ class KubernetesSubmitIT {
     // From deploy/k8s/driver-template.yaml: the shared data volume, scratch space, placement.
     assertEquals("tessera-data", volume(pod, "tessera-data").getPersistentVolumeClaim()
         .getClaimName());
-    assertTrue(volume(pod, "tessera-scratch").getEmptyDir() != null);
+    assertNotNull(volume(pod, "tessera-scratch").getEmptyDir());
     assertEquals("/data", mount(driver, "tessera-data").getMountPath());
     assertEquals("/tmp", mount(driver, "tessera-scratch").getMountPath());
     assertEquals("cpu", pod.getSpec().getNodeSelector().get("tessera.io/pool"));
@@ -108,12 +111,12 @@ class KubernetesSubmitIT {
     assertEquals("4", conf.getProperty("spark.executor.cores"));
     assertEquals("12g", conf.getProperty("spark.executor.memoryOverhead"));
     assertEquals("33554432", conf.getProperty("spark.executorEnv.MALLOC_MMAP_THRESHOLD_"));
-    assertEquals(null, conf.getProperty("spark.executor.resource.gpu.amount"));
+    assertNull(conf.getProperty("spark.executor.resource.gpu.amount"));
 
     // The executor template travels to the driver in a ConfigMap of its own.
     String executorTemplate = executorTemplate(pod);
     assertTrue(executorTemplate.contains("claimName: tessera-data"));
-    assertTrue(!executorTemplate.contains("nvidia.com/gpu"));
+    assertFalse(executorTemplate.contains("nvidia.com/gpu"));
     assertTrue(client.services().inNamespace(NAMESPACE).list().getItems().stream()
         .anyMatch(s -> s.getMetadata().getName().startsWith("tessera-train")));
   }
@@ -197,7 +200,7 @@ class KubernetesSubmitIT {
   private static ConfigMap configMap(Pod pod, String volumeName) {
     String name = volume(pod, volumeName).getConfigMap().getName();
     ConfigMap map = client.configMaps().inNamespace(NAMESPACE).withName(name).get();
-    assertTrue(map != null, () -> "no ConfigMap " + name + " was created");
+    assertNotNull(map, () -> "no ConfigMap " + name + " was created");
     return map;
   }
 
