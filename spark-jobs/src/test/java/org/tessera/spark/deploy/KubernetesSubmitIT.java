@@ -33,10 +33,19 @@ import java.util.stream.Collectors;
 import okhttp3.mockwebserver.MockResponse;
 import okhttp3.mockwebserver.MockWebServer;
 import okhttp3.mockwebserver.RecordedRequest;
+import org.apache.spark.SecurityManager;
+import org.apache.spark.SparkConf;
+import org.apache.spark.deploy.k8s.KubernetesConf$;
+import org.apache.spark.deploy.k8s.KubernetesExecutorConf;
+import org.apache.spark.deploy.k8s.SparkPod;
+import org.apache.spark.resource.ResourceProfile;
+import org.apache.spark.resource.ResourceProfile$;
+import org.apache.spark.scheduler.cluster.k8s.KubernetesExecutorBuilder;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.tessera.spark.SparkTestSupport;
+import scala.Option;
 
 /**
  * Submits stages through {@code deploy/submit} in Kubernetes cluster mode to a mock API server
@@ -45,7 +54,9 @@ import org.tessera.spark.SparkTestSupport;
  *
  * <p>No cluster exists here, so {@code spark-submit} is Spark's {@code SparkSubmit} class on the
  * test classpath in a child JVM, as the real script runs it, and the API server is fabric8's
- * mock. Nothing runs in the pods: this checks the submission, not the application.
+ * mock. Nothing runs in the pods: this checks the submission, not the application. The executor
+ * pods, which only a running driver would request, are built with Spark's executor pod builder
+ * from what the driver pod receives.
  */
 class KubernetesSubmitIT {
   private static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
@@ -140,6 +151,43 @@ class KubernetesSubmitIT {
         conf.getProperty("spark.executor.resource.gpu.discoveryScript"));
     assertEquals("tessera-cuda:0.1.0", conf.getProperty("spark.kubernetes.container.image"));
     assertTrue(executorTemplate(pod).contains("nvidia.com/gpu: 1"));
+
+    SparkPod executor = executorPod(conf, executorTemplate(pod), pod);
+    Container container = executor.container();
+    assertEquals("tessera-cuda:0.1.0", container.getImage());
+    assertEquals(new Quantity("1"), container.getResources().getLimits().get("nvidia.com/gpu"));
+    // deploy/submit's embed sizing: 4g heap + 6g overhead, four cores.
+    assertEquals(new Quantity("10240Mi"), container.getResources().getLimits().get("memory"));
+    assertEquals(new Quantity("4"), container.getResources().getRequests().get("cpu"));
+    assertEquals("gpu", executor.pod().getSpec().getNodeSelector().get("tessera.io/pool"));
+    assertEquals("tessera-data", volume(executor.pod(), "tessera-data").getPersistentVolumeClaim()
+        .getClaimName());
+    assertEquals("/data", mount(container, "tessera-data").getMountPath());
+    assertTrue(container.getEnv().stream().anyMatch(e -> e.getName().equals("MALLOC_TOP_PAD_")
+        && "1073741824".equals(e.getValue())), () -> container.getEnv().toString());
+  }
+
+  /**
+   * The pod the driver would ask for per executor: Spark's own executor pod builder, given the
+   * driver's confs and the executor template exactly as they reach the driver pod.
+   */
+  private static SparkPod executorPod(Properties driverConf, String template, Pod driver)
+      throws IOException {
+    Path templateFile = work.resolve("executor-template-from-configmap.yaml");
+    Files.writeString(templateFile, template);
+    SparkConf conf = new SparkConf(false);
+    driverConf.stringPropertyNames().forEach(k -> conf.set(k, driverConf.getProperty(k)));
+    conf.set("spark.kubernetes.executor.podTemplateFile", templateFile.toString());
+    try {
+      KubernetesExecutorConf executorConf = KubernetesConf$.MODULE$.createExecutorConf(conf, "1",
+          "spark-test-app", Option.apply(driver), ResourceProfile.DEFAULT_RESOURCE_PROFILE_ID());
+      SecurityManager security = new SecurityManager(conf, Option.empty(),
+          SecurityManager.$lessinit$greater$default$3());
+      return new KubernetesExecutorBuilder().buildFromFeatures(executorConf, security, client,
+          ResourceProfile$.MODULE$.reInitDefaultProfile(conf)).pod();
+    } finally {
+      ResourceProfile$.MODULE$.clearDefaultProfile();
+    }
   }
 
   /** Runs deploy/submit with spark-submit replaced by SparkSubmit on the test classpath. */
