@@ -52,7 +52,7 @@ import org.tessera.wsi.synth.SynthCohort;
  * child JVMs with the cluster's configuration on their classpath and in {@code YARN_CONF_DIR},
  * the way {@code spark-submit} sets them up. Everything lives in one fresh folder under
  * {@code target/} (submission logs, the written configuration, event logs); YARN keeps the
- * containers' logs in {@code target/YarnPipelineIT/}.
+ * containers' logs in {@code target/test/data/YarnPipelineIT/}.
  */
 class YarnPipelineIT {
   private static final Duration APP_TIMEOUT = Duration.ofMinutes(5);
