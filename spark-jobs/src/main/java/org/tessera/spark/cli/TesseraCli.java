@@ -24,7 +24,14 @@ import picocli.CommandLine.Command;
 public final class TesseraCli {
 
   public static void main(String[] args) {
-    System.exit(execute(args));
+    int code = execute(args);
+    // YARN's ApplicationMaster runs a cluster-mode driver's main itself and marks the
+    // application failed when main exits the JVM rather than returning.
+    boolean yarnCluster = "yarn".equals(System.getProperty("spark.master"))
+        && "cluster".equals(System.getProperty("spark.submit.deployMode"));
+    if (code != 0 || !yarnCluster) {
+      System.exit(code);
+    }
   }
 
   /** Runs a command line and returns its exit code (0 ok, 1 failed, 2 usage error). */

@@ -1,6 +1,5 @@
 package org.tessera.spark.cli;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -26,7 +25,7 @@ final class TrainCommand implements Callable<Integer> {
 
   @Option(names = "--labels", required = true, paramLabel = "CSV",
       description = "slide_id,label[,patient_id][,split]; split is train, val or test.")
-  Path labels;
+  String labels;
 
   @Option(names = "--model", required = true, paramLabel = "NAME",
       description = "mean, max, abmil, gated-abmil, clam-sb, clam-mb, dsmil or transmil.")
@@ -180,7 +179,7 @@ final class TrainCommand implements Callable<Integer> {
     }
     HeadOptions head = new HeadOptions(model, hidden, attentionDim, dropout, loss, classWeights,
         focalAlpha, focalGamma, clamK, clamWeight, landmarks, init);
-    return new TrainSettings(features, labels.toString(), out, classes, workers, seed, folds,
+    return new TrainSettings(features, labels, out, classes, workers, seed, folds,
         valFraction, bagsPerStep, expectEncoder, head, o,
         new TrainLoop.Settings(epochs, patience, checkpointEvery), overwrite);
   }

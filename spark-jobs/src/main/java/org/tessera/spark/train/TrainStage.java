@@ -91,14 +91,20 @@ public final class TrainStage {
     Path runDir = qualify(conf, s.out());
     JsonNode manifest = readManifest(conf, featRoot, s.expectEncoder());
 
-    LabelTable table = LabelTable.read(java.nio.file.Path.of(s.labels()), s.classes());
+    // Through Hadoop, so a label table on hdfs:// or s3a:// reads like the features beside it.
+    Path labels = qualify(conf, s.labels());
+    String labelText;
+    try (var in = labels.getFileSystem(conf).open(labels)) {
+      labelText = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    LabelTable table = LabelTable.parse(s.labels(), labelText, s.classes());
     List<Splits.Split> splits = splits(table, s);
     Map<String, Long> tileCounts = featureSlides(spark, conf, featRoot, table);
 
     ObjectNode config = JSON.createObjectNode();
     config.set("settings", JSON.valueToTree(s));
     config.set("classes", JSON.valueToTree(table.classes()));
-    config.put("labels_file", java.nio.file.Path.of(s.labels()).toAbsolutePath().toString());
+    config.put("labels_file", labels.toString());
     config.set("labels", JSON.valueToTree(labelMap(table)));
     config.set("splits", JSON.valueToTree(splits));
     config.set("features_manifest", manifest);

@@ -2,23 +2,14 @@ package org.tessera.spark.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.tessera.spark.cli.TesseraCliTest.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
-import java.util.stream.Stream;
-import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -26,10 +17,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tessera.spark.SparkTestSupport;
 import org.tessera.spark.cli.TesseraCli;
-import org.tessera.spark.cli.TesseraCliTest.Result;
 import org.tessera.spark.cluster.StandaloneCluster.DeployMode;
 import org.tessera.spark.cluster.StandaloneCluster.Submission;
-import org.tessera.spark.train.TrainStage;
 import org.tessera.wsi.synth.SynthCohort;
 
 /**
@@ -41,15 +30,12 @@ import org.tessera.wsi.synth.SynthCohort;
  * libraries, paths that exist only on the driver.
  */
 class StandalonePipelineIT {
-  private static final double TOLERANCE = 1e-5;
-  private static final List<String> STAGES = List.of("tile", "embed", "train");
-
   static SparkSession spark;
   static Path local;
   static Path cluster;
   static JsonNode masterState;
   static Submission inspectedInClusterMode;
-  static final Map<String, List<JsonNode>> events = new TreeMap<>();
+  static Map<String, List<JsonNode>> events;
   static long t0;
 
   @TempDir
@@ -64,20 +50,17 @@ class StandalonePipelineIT {
     t0 = System.nanoTime();
     spark = SparkTestSupport.localSession("StandalonePipelineIT");
     Path cohort = SparkTestSupport.cohort();
+    String slides = cohort.resolve(SynthCohort.SLIDES_DIR).toString();
+    String labels = cohort.resolve(SynthCohort.LABELS_CSV).toString();
 
     local = tmp.resolve("local");
-    for (List<String> args : pipeline(cohort, local)) {
-      List<String> withMaster = new ArrayList<>(args);
-      withMaster.addAll(List.of("--master", "local[2]"));
-      Result r = cli(withMaster.toArray(String[]::new));
-      assertEquals(0, r.code(), args.get(0) + " on local mode: " + r.err());
-    }
+    PipelineRuns.runLocally(slides, labels, local.toString());
     log("local mode done");
 
     cluster = tmp.resolve("cluster");
     try (StandaloneCluster c = StandaloneCluster.start(Path.of("target"), 2)) {
       log("cluster up at " + c.masterUrl() + ", logs in " + c.dir());
-      for (List<String> args : pipeline(cohort, cluster)) {
+      for (List<String> args : PipelineRuns.commands(slides, labels, cluster.toString())) {
         // spark-submit names every application after the main class unless told otherwise.
         Submission s = c.submit(TesseraCli.class.getName(), args,
             Map.of("spark.app.name", "tessera " + args.get(0)), DeployMode.CLIENT);
@@ -89,7 +72,7 @@ class StandalonePipelineIT {
           Map.of("spark.app.name", "tessera inspect"), DeployMode.CLUSTER);
       log("inspect in cluster mode done");
       masterState = c.masterState();
-      readEventLogs(c.eventLogDir());
+      events = PipelineRuns.eventLogs(c.eventLogDir());
     }
   }
 
@@ -105,64 +88,17 @@ class StandalonePipelineIT {
     System.out.printf("StandalonePipelineIT: %s at %.1f s%n", what, (System.nanoTime() - t0) / 1e9);
   }
 
-  /** The three command lines, writing under {@code out}; small so the class stays quick. */
-  private static List<List<String>> pipeline(Path cohort, Path out) {
-    String tiles = out.resolve("tiles").toString();
-    String feat = out.resolve("feat").toString();
-    return List.of(
-        List.of("tile", "--slides", cohort.resolve(SynthCohort.SLIDES_DIR).toString(),
-            "--out", tiles, "--assume-mpp", "0.5", "--tile", "256"),
-        List.of("embed", "--tiles", tiles, "--out", feat, "--encoder", "small-cnn",
-            "--random-init", "--seed", "7", "--batch", "16", "--tiles-per-task", "8"),
-        List.of("train", "--features", feat,
-            "--labels", cohort.resolve(SynthCohort.LABELS_CSV).toString(),
-            "--model", "gated-abmil", "--out", out.resolve("run").toString(), "--workers", "2",
-            "--epochs", "3", "--patience", "3", "--bags-per-step", "2", "--lr", "2e-3",
-            "--hidden", "32", "--attention-dim", "16", "--seed", "3"));
-  }
-
-  /** Each application's events, by the stage its name ends with ("tessera tile", ...). */
-  private static void readEventLogs(Path dir) throws IOException {
-    ObjectMapper json = new ObjectMapper();
-    try (Stream<Path> files = Files.list(dir)) {
-      for (Path f : files.toList()) {
-        List<JsonNode> lines = new ArrayList<>();
-        for (String line : Files.readAllLines(f)) {
-          lines.add(json.readTree(line));
-        }
-        String name = lines.stream()
-            .filter(e -> e.path("Event").asText().equals("SparkListenerApplicationStart"))
-            .findFirst().orElseThrow().path("App Name").asText();
-        events.put(name.substring(name.lastIndexOf(' ') + 1), lines);
-      }
-    }
-  }
-
   @Test
   void everyStageRanOnBothExecutorsOfTheCluster() {
-    assertTrue(events.keySet().containsAll(STAGES), "an event log per stage: " + events.keySet());
-    for (String stage : STAGES) {
-      Set<String> added = new HashSet<>();
-      Set<String> ranTasks = new HashSet<>();
-      for (JsonNode e : events.get(stage)) {
-        switch (e.path("Event").asText()) {
-          case "SparkListenerExecutorAdded" -> added.add(e.path("Executor ID").asText());
-          case "SparkListenerTaskEnd" -> ranTasks.add(e.path("Task Info").path("Executor ID")
-              .asText());
-          default -> { }
-        }
-      }
-      assertEquals(2, added.size(), stage + ": executors registered " + added);
-      assertEquals(added, ranTasks, stage + ": executors that ran tasks");
-    }
+    PipelineRuns.assertEveryStageRanOnTwoExecutors(events);
     Set<String> finished = new HashSet<>();
     for (JsonNode a : masterState.path("completedapps")) {
       if (a.path("state").asText().equals("FINISHED")) {
         finished.add(a.path("name").asText());
       }
     }
-    assertTrue(finished.containsAll(STAGES.stream().map(s -> "tessera " + s).toList()),
-        "applications the Master saw finish: " + finished);
+    assertTrue(finished.containsAll(PipelineRuns.STAGES.stream().map(s -> "tessera " + s)
+        .toList()), "applications the Master saw finish: " + finished);
   }
 
   /** The driver itself on a worker: its classpath and options come from the fixture alone. */
@@ -175,77 +111,16 @@ class StandalonePipelineIT {
 
   @Test
   void tileIndexIsTheSame() {
-    List<String> expected = rows(local.resolve("tiles").resolve("tiles"));
-    assertTrue(expected.size() > 6, "a few tiles per slide, got " + expected.size());
-    assertEquals(expected, rows(cluster.resolve("tiles").resolve("tiles")));
+    PipelineRuns.assertSameTileIndex(spark, local.toString(), cluster.toString());
   }
 
   @Test
   void featuresAreTheSame() {
-    Map<String, float[]> expected = features(local.resolve("feat").resolve("features"));
-    Map<String, float[]> actual = features(cluster.resolve("feat").resolve("features"));
-    assertEquals(expected.keySet(), actual.keySet());
-    expected.forEach((tile, f) -> assertClose(f, actual.get(tile), "features of " + tile));
+    PipelineRuns.assertSameFeatures(spark, local.toString(), cluster.toString());
   }
 
   @Test
   void trainedModelAndPredictionsAreTheSame() throws IOException {
-    Path params = Path.of(TrainStage.MODEL_DIR, "params.bin");
-    assertClose(floats(local.resolve("run").resolve(params)),
-        floats(cluster.resolve("run").resolve(params)), "best parameters");
-
-    List<Row> expected = predictions(local);
-    List<Row> actual = predictions(cluster);
-    assertEquals(expected.size(), actual.size());
-    for (int i = 0; i < expected.size(); i++) {
-      Row e = expected.get(i);
-      Row a = actual.get(i);
-      for (int c = 0; c < e.length(); c++) {
-        String what = e.getString(0) + " " + e.schema().fields()[c].name();
-        if (e.get(c) instanceof Double d) {
-          assertEquals(d, a.getDouble(c), TOLERANCE, what);
-        } else {
-          assertEquals(e.get(c), a.get(c), what);
-        }
-      }
-    }
-  }
-
-  private static List<String> rows(Path parquet) {
-    return spark.read().parquet(parquet.toString()).collectAsList().stream().map(Row::toString)
-        .sorted().toList();
-  }
-
-  private static Map<String, float[]> features(Path parquet) {
-    Map<String, float[]> m = new TreeMap<>();
-    for (Row r : spark.read().parquet(parquet.toString()).collectAsList()) {
-      List<Float> f = r.getList(r.fieldIndex("features"));
-      float[] a = new float[f.size()];
-      for (int i = 0; i < a.length; i++) {
-        a[i] = f.get(i);
-      }
-      m.put(r.getAs("slide_id") + "/" + r.getAs("col") + "/" + r.getAs("row"), a);
-    }
-    return m;
-  }
-
-  private static List<Row> predictions(Path out) {
-    return spark.read().parquet(out.resolve("run").resolve(TrainStage.PREDICTIONS).toString())
-        .orderBy("slide_id").collectAsList();
-  }
-
-  /** {@code params.bin}: little-endian float32, as TrainStage writes it. */
-  private static float[] floats(Path file) throws IOException {
-    ByteBuffer buf = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
-    float[] a = new float[buf.remaining() / Float.BYTES];
-    buf.asFloatBuffer().get(a);
-    return a;
-  }
-
-  private static void assertClose(float[] expected, float[] actual, String what) {
-    assertEquals(expected.length, actual.length, what + ": length");
-    for (int i = 0; i < expected.length; i++) {
-      assertEquals(expected[i], actual[i], TOLERANCE, what + "[" + i + "]");
-    }
+    PipelineRuns.assertSameModel(spark, local.toString(), cluster.toString());
   }
 }
