@@ -176,7 +176,8 @@ public final class NoteRunner implements AutoCloseable {
         }
       }
       console.println(t);
-    } catch (RuntimeException e) {
+    } catch (Exception e) {
+      // AnalysisException, a bad query's usual failure, is a checked exception in Java's eyes.
       throw failure(note, index, "query failed: " + e.getMessage(), query);
     }
   }
