@@ -41,7 +41,10 @@ public final class NoteRunner implements AutoCloseable {
   public static final Set<String> INTERPRETERS = Set.of("%spark", "%sql", "%md");
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  /** One paragraph of a note: its interpreter ({@code %spark}, ...) and the code after it. */
+  /**
+   * One paragraph of a note: its interpreter ({@code %spark}, ...), alone on the first line, and
+   * the code on the lines after it.
+   */
   public record Paragraph(String interpreter, String code) {}
 
   /** What a paragraph printed, as Zeppelin would display it ({@code %table}, {@code %html}). */
@@ -98,19 +101,21 @@ public final class NoteRunner implements AutoCloseable {
     List<Paragraph> out = new ArrayList<>();
     for (JsonNode p : root.path("paragraphs")) {
       String text = p.path("text").asText("");
-      String first = text.strip().split("\\s", 2)[0];
+      int newline = text.indexOf('\n');
+      String first = (newline < 0 ? text : text.substring(0, newline)).strip();
       if (!first.startsWith("%")) {
         throw new IllegalArgumentException(note + ": paragraph " + out.size()
-            + " does not name its interpreter (%spark, %sql or %md)");
+            + " does not name its interpreter on its first line (%spark, %sql or %md)");
       }
-      out.add(new Paragraph(first, text.strip().substring(first.length()).strip()));
+      out.add(new Paragraph(first, newline < 0 ? "" : text.substring(newline + 1)));
     }
     return out;
   }
 
   /**
    * Runs every paragraph of the note in order; the first that fails stops the note with its
-   * index, its code's failing line and what it printed.
+   * index (from 0), the failing line as Zeppelin's editor numbers it (the interpreter's line is
+   * 1) and what the paragraph printed.
    */
   public List<Output> run(Path note) throws IOException {
     List<Output> outputs = new ArrayList<>();
@@ -148,7 +153,7 @@ public final class NoteRunner implements AutoCloseable {
       Results.Result r = Console.withOut(console, () -> Console.withErr(console,
           () -> repl.interpret(chunk)));
       if (r instanceof Results.Error$) {
-        throw failure(note, index, "line " + (i + 1) + " failed", chunk);
+        throw failure(note, index, "line " + (i + 2) + " failed", chunk);
       }
       if (r instanceof Results.Success$) {
         pending.setLength(0);
@@ -167,7 +172,7 @@ public final class NoteRunner implements AutoCloseable {
 
   private void sql(Path note, int index, String query) {
     try {
-      Dataset<Row> df = spark.sql(query);
+      Dataset<Row> df = spark.sql(query.strip());
       StringBuilder t = new StringBuilder("%table ").append(String.join("\t", df.columns()));
       for (Row r : df.limit(1000).collectAsList()) {
         t.append('\n');

@@ -1,9 +1,11 @@
 package org.tessera.spark.notebooks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.tessera.spark.cli.TesseraCliTest.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -175,6 +177,34 @@ class NotebooksIT {
     assertEquals(new TreeSet<>(EXPECTED.keySet()), new TreeSet<>(NotesFormatTest.notes().stream()
         .map(p -> p.getFileName().toString()).toList()),
         "a note in notebooks/ needs its expectations in NotebooksIT.EXPECTED");
+  }
+
+  /**
+   * The runner itself: a paragraph that does not compile, one that throws and a bad query each
+   * fail their note, naming the paragraph; a statement left open is not silently dropped.
+   */
+  @Test
+  void aFailingParagraphFailsItsNoteNamingIt() throws Exception {
+    Map<String, String> bad = Map.of(
+        "val n: Int = \"text\"", "paragraph 1: line 2 failed",
+        "val ok = 1\nsys.error(\"no such slide\")", "paragraph 1: line 3 failed",
+        "val open = Seq(1,", "paragraph 1: ends inside an incomplete statement");
+    for (Map.Entry<String, String> e : bad.entrySet()) {
+      Path note = tmp.resolve("bad.zpln");
+      Files.writeString(note, new ObjectMapper().writeValueAsString(
+          Map.of("paragraphs", List.of(Map.of("text", "%md\n# a note"),
+              Map.of("text", "%spark\n" + e.getKey())))));
+      AssertionError failure = assertThrows(
+          AssertionError.class, () -> runner.run(note), e.getKey());
+      assertTrue(failure.getMessage().startsWith("bad.zpln " + e.getValue()),
+          failure.getMessage());
+    }
+    Path query = tmp.resolve("bad-query.zpln");
+    Files.writeString(query, "{\"paragraphs\":[{\"text\":\"%sql\\nSELECT nope FROM nowhere\"}]}");
+    AssertionError failure = assertThrows(AssertionError.class,
+        () -> runner.run(query));
+    assertTrue(failure.getMessage().startsWith("bad-query.zpln paragraph 0: query failed"),
+        failure.getMessage());
   }
 
   @TestFactory
