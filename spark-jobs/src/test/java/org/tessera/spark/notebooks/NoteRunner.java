@@ -77,8 +77,10 @@ public final class NoteRunner implements AutoCloseable {
     check(repl.bind("spark", SparkSession.class.getName(), spark, transientVal), "bind spark");
     check(repl.bind("sc", org.apache.spark.SparkContext.class.getName(), spark.sparkContext(),
         transientVal), "bind sc");
+    // The imports Zeppelin's Spark interpreter makes before the first paragraph.
     for (String line : List.of("import org.apache.spark.SparkContext._",
-        "import spark.implicits._", "import spark.sql", "import org.apache.spark.sql.functions._")) {
+        "import spark.implicits._", "import spark.sql",
+        "import org.apache.spark.sql.functions._")) {
       check(repl.interpret(line), line);
     }
   }
