@@ -1,6 +1,5 @@
 package org.tessera.spark.cli;
 
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.tessera.core.collab.PseudoLabeler;
 import org.tessera.core.nn.mil.MilModel;
@@ -26,8 +25,8 @@ final class CollaborateCommand implements Callable<Integer> {
   String tiles;
 
   @Option(names = "--labels", required = true, paramLabel = "CSV",
-      description = "slide_id,label[,patient_id][,split].")
-  Path labels;
+      description = "slide_id,label[,patient_id][,split] (any Hadoop file system).")
+  String labels;
 
   @Option(names = "--rounds", paramLabel = "R",
       description = "EM rounds after round 0 (default: ${DEFAULT-VALUE}).")
@@ -134,7 +133,7 @@ final class CollaborateCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--model " + model + " is not one of "
           + String.join(", ", MilModel.MODELS));
     }
-    return new CollaborateSettings(tiles, labels.toString(), out, rounds, workers, seed,
+    return new CollaborateSettings(tiles, labels, out, rounds, workers, seed,
         encoder, weights, randomInit, inputSize, embedBatch, stainNorm, HeadOptions.of(model),
         OptimizerConfig.defaults("adam").withLearningRate(lr).withWeightDecay(1e-5),
         new TrainLoop.Settings(epochs, patience, 0), positiveClass, negativeClass,

@@ -208,7 +208,12 @@ class YarnPipelineIT {
       throws IOException, InterruptedException {
     List<String> submit = new ArrayList<>(List.of("--master", "yarn", "--deploy-mode", "cluster",
         "--class", TesseraCli.class.getName()));
-    sparkConf(INSPECT_NAME).forEach((k, v) -> submit.addAll(List.of("--conf", k + "=" + v)));
+    Map<String, String> conf = new LinkedHashMap<>(sparkConf(INSPECT_NAME));
+    // The cluster-mode ApplicationMaster also hosts the driver and takes most of the one
+    // NodeManager's memory: asking for a second executor there only waits out the scheduler's
+    // registration timeout. inspect needs one.
+    conf.put("spark.executor.instances", "1");
+    conf.forEach((k, v) -> submit.addAll(List.of("--conf", k + "=" + v)));
     submit.add(emptyJar.toString());
     submit.addAll(args);
     return run("org.apache.spark.deploy.SparkSubmit", submit, dir.resolve(args.get(0) + ".log"));
