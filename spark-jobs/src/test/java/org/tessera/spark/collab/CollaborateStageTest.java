@@ -157,6 +157,32 @@ class CollaborateStageTest {
   }
 
   @Test
+  void aRunStoppedAfterTheEStepResumesThere() throws Exception {
+    assertEquals(0, first.code(), first.err());
+    Path r1 = run.resolve("round-1");
+    Path labelsTable = r1.resolve("pseudo-labels.parquet");
+    FileTime labelled = Files.getLastModifiedTime(labelsTable);
+    FileTime cut = Files.getLastModifiedTime(r1.resolve("patches/slide_000.parquet"));
+    // As if stopped during the M-step: what came after the E-step and the cutting is gone.
+    for (String gone : List.of("encoder", "features", "head")) {
+      try (Stream<Path> files = Files.walk(r1.resolve(gone))) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
+    Result again = cli(args(1));
+    assertEquals(0, again.code(), again.err());
+    assertTrue(again.out().contains("e-step round 1") && again.out().contains("(done before)"),
+        again.out());
+    assertTrue(again.out().contains("0 cut from 0 slides"), again.out());
+    assertEquals(labelled, Files.getLastModifiedTime(labelsTable));
+    assertEquals(cut, Files.getLastModifiedTime(r1.resolve("patches/slide_000.parquet")));
+    for (String back : List.of("encoder/result.json", "features/manifest.json",
+        "head/metrics.json")) {
+      assertTrue(Files.exists(r1.resolve(back)), back + "\n" + again.out());
+    }
+  }
+
+  @Test
   void oneWorkerAndTwoTrainTheSameEncoder() throws Exception {
     assertEquals(0, first.code(), first.err());
     Map<String, float[]> one = mStep(1);
