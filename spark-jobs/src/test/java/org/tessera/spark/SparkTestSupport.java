@@ -1,12 +1,18 @@
 package org.tessera.spark;
 
 import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.apache.spark.sql.SparkSession;
+import org.tessera.spark.tile.TileSettings;
+import org.tessera.spark.tile.TileStage;
 import org.tessera.wsi.synth.CohortParams;
 import org.tessera.wsi.synth.SynthCohort;
+import org.tessera.wsi.tiling.TilingParams;
+import org.tessera.wsi.tissue.TissueParams;
 
 /** Shared fixtures: one local[2] session per test class, one small synthetic cohort per JVM. */
 public final class SparkTestSupport {
@@ -38,6 +44,37 @@ public final class SparkTestSupport {
       cohort = dir;
     }
     return cohort;
+  }
+
+  /**
+   * Labels for {@link #cohort()} with given splits, one slide of each class in train, val and
+   * test (patients are the slides, so the splits are legal), written to {@code dir/labels.csv}.
+   */
+  public static Path givenSplitLabels(Path dir) throws IOException {
+    Path labels = dir.resolve("labels.csv");
+    Files.writeString(labels, """
+        slide_id,label,patient_id,split
+        slide_000,normal,p0,train
+        slide_002,tumor,p2,train
+        slide_001,normal,p1,val
+        slide_004,tumor,p4,val
+        slide_003,normal,p3,test
+        slide_005,tumor,p5,test
+        """);
+    return labels;
+  }
+
+  /**
+   * Tiles {@code slides} into {@code dir/tiles} as the stage tests do: 256 px at 0.5 µm/px with
+   * an assumed MPP of 0.5 (so the generic TIFFs get tiles too), pixels stored raw.
+   */
+  public static Path tile(SparkSession spark, Path slides, Path dir) throws IOException {
+    Path tiles = dir.resolve("tiles");
+    TileStage.run(spark, slides.toString(), tiles.toString(), new TileSettings(
+        new TilingParams(0.5, 256, 256, 0.5, 16, 0.5, TissueParams.defaults()), false, "raw",
+        90, 1000, false, dir.resolve("cache").toString()),
+        new PrintStream(OutputStream.nullOutputStream()));
+    return tiles;
   }
 
   /** The JVM options this test JVM runs with (Spark's module opens), for child JVMs. */

@@ -32,12 +32,8 @@ import org.tessera.core.train.TrainLoop;
 import org.tessera.spark.SparkTestSupport;
 import org.tessera.spark.cli.TesseraCliTest.Result;
 import org.tessera.spark.embed.EmbedStage;
-import org.tessera.spark.tile.TileSettings;
-import org.tessera.spark.tile.TileStage;
 import org.tessera.spark.train.HeadOptions;
 import org.tessera.wsi.synth.SynthCohort;
-import org.tessera.wsi.tiling.TilingParams;
-import org.tessera.wsi.tissue.TissueParams;
 
 /**
  * The collaborative loop on six small synthetic slides (given splits: two slides each in train,
@@ -62,20 +58,8 @@ class CollaborateStageTest {
   static void setUp() throws Exception {
     spark = SparkTestSupport.localSession("CollaborateStageTest");
     Path cohort = SparkTestSupport.cohort();
-    labels = tmp.resolve("labels.csv");
-    Files.writeString(labels, """
-        slide_id,label,patient_id,split
-        slide_000,normal,p0,train
-        slide_002,tumor,p2,train
-        slide_001,normal,p1,val
-        slide_004,tumor,p4,val
-        slide_003,normal,p3,test
-        slide_005,tumor,p5,test
-        """);
-    tiles = tmp.resolve("tiles");
-    TileStage.run(spark, cohort.resolve(SynthCohort.SLIDES_DIR).toString(), tiles.toString(),
-        new TileSettings(new TilingParams(0.5, 256, 256, 0.5, 16, 0.5, TissueParams.defaults()),
-            false, "raw", 90, 1000, false, tmp.resolve("cache").toString()), QUIET);
+    labels = SparkTestSupport.givenSplitLabels(tmp);
+    tiles = SparkTestSupport.tile(spark, cohort.resolve(SynthCohort.SLIDES_DIR), tmp);
     run = tmp.resolve("run");
     first = cli(args(1));
   }

@@ -35,14 +35,10 @@ import org.tessera.spark.embed.EmbedSettings;
 import org.tessera.spark.embed.EmbedStage;
 import org.tessera.spark.eval.EvaluateSettings;
 import org.tessera.spark.eval.EvaluateStage;
-import org.tessera.spark.tile.TileSettings;
-import org.tessera.spark.tile.TileStage;
 import org.tessera.spark.train.HeadOptions;
 import org.tessera.spark.train.TrainSettings;
 import org.tessera.spark.train.TrainStage;
 import org.tessera.wsi.synth.SynthCohort;
-import org.tessera.wsi.tiling.TilingParams;
-import org.tessera.wsi.tissue.TissueParams;
 
 /**
  * Runs every Zeppelin note in {@code notebooks/} against a small real cohort and its runs (six
@@ -105,20 +101,8 @@ class NotebooksIT {
     spark = NoteRunner.localSession("NotebooksIT",
         Files.createDirectories(tmp.resolve("repl-classes")));
     Path slides = SparkTestSupport.cohort().resolve(SynthCohort.SLIDES_DIR);
-    Path labels = tmp.resolve("labels.csv");
-    Files.writeString(labels, """
-        slide_id,label,patient_id,split
-        slide_000,normal,p0,train
-        slide_002,tumor,p2,train
-        slide_001,normal,p1,val
-        slide_004,tumor,p4,val
-        slide_003,normal,p3,test
-        slide_005,tumor,p5,test
-        """);
-    Path tiles = tmp.resolve("tiles");
-    TileStage.run(spark, slides.toString(), tiles.toString(), new TileSettings(
-        new TilingParams(0.5, 256, 256, 0.5, 16, 0.5, TissueParams.defaults()), false, "raw",
-        90, 1000, false, tmp.resolve("cache").toString()), QUIET);
+    Path labels = SparkTestSupport.givenSplitLabels(tmp);
+    Path tiles = SparkTestSupport.tile(spark, slides, tmp);
     Path feat = tmp.resolve("feat");
     EmbedStage.run(spark, tiles.toString(), feat.toString(), new EmbedSettings("small-cnn", "",
         "", true, 7, 0, 16, "none", "", 64, false, tmp.resolve("cache").toString()), QUIET);
