@@ -21,6 +21,7 @@ import org.tessera.spark.embed.EmbedStage;
 import org.tessera.spark.eval.EvaluateSettings;
 import org.tessera.spark.eval.EvaluateStage;
 import org.tessera.spark.io.AtomicFiles;
+import org.tessera.spark.io.HadoopConf;
 import org.tessera.spark.io.FeatureTable;
 import org.tessera.spark.report.CollaborateReport;
 import org.tessera.spark.train.TrainSettings;
@@ -65,8 +66,8 @@ public final class CollaborateStage {
   public static Summary run(SparkSession spark, CollaborateSettings s, PrintStream console)
       throws IOException {
     Configuration conf = spark.sparkContext().hadoopConfiguration();
-    Path run = qualify(conf, s.out());
-    Path tiles = qualify(conf, s.tiles());
+    Path run = HadoopConf.qualify(conf, s.out());
+    Path tiles = HadoopConf.qualify(conf, s.tiles());
     claim(conf, run, s);
     List<RoundRecord> records = new ArrayList<>();
     PatchClasses classes = null;
@@ -234,8 +235,4 @@ public final class CollaborateStage {
             >= fs.getFileStatus(input).getModificationTime();
   }
 
-  private static Path qualify(Configuration conf, String p) throws IOException {
-    Path path = new Path(p);
-    return path.getFileSystem(conf).makeQualified(path);
-  }
 }

@@ -63,8 +63,8 @@ public final class EmbedStage {
       PrintStream console) throws IOException {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Configuration conf = jsc.hadoopConfiguration();
-    Path tilesRoot = qualify(conf, tiles);
-    Path featRoot = qualify(conf, out);
+    Path tilesRoot = HadoopConf.qualify(conf, tiles);
+    Path featRoot = HadoopConf.qualify(conf, out);
     FileSystem fs = featRoot.getFileSystem(conf);
 
     Path tileSlides = new Path(tilesRoot, SlideTable.DIR);
@@ -219,10 +219,5 @@ public final class EmbedStage {
       }
     }
     return m;
-  }
-
-  private static Path qualify(Configuration conf, String p) throws IOException {
-    Path path = new Path(p);
-    return path.getFileSystem(conf).makeQualified(path);
   }
 }

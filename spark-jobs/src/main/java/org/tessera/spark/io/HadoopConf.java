@@ -5,6 +5,7 @@ import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
 import java.io.Serializable;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
 
 /**
  * A Hadoop {@link Configuration} that can travel to executors inside a task closure, so executors
@@ -20,6 +21,15 @@ public final class HadoopConf implements Serializable {
 
   public Configuration get() {
     return conf;
+  }
+
+  /**
+   * {@code path} made absolute on its file system ({@code file:/...}, {@code hdfs://nn/...}), the
+   * form stages record and compare, so a relative path names the same output on every run.
+   */
+  public static Path qualify(Configuration conf, String path) throws IOException {
+    Path p = new Path(path);
+    return p.getFileSystem(conf).makeQualified(p);
   }
 
   private void writeObject(ObjectOutputStream out) throws IOException {

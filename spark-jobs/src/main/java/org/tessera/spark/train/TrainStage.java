@@ -30,6 +30,7 @@ import org.tessera.core.train.TrainLoop;
 import org.tessera.core.train.TrainState;
 import org.tessera.spark.embed.EmbedStage;
 import org.tessera.spark.io.AtomicFiles;
+import org.tessera.spark.io.HadoopConf;
 import org.tessera.spark.io.SlideTable;
 import org.tessera.spark.io.TextLines;
 
@@ -87,12 +88,12 @@ public final class TrainStage {
       throws IOException {
     long t0 = System.nanoTime();
     Configuration conf = spark.sparkContext().hadoopConfiguration();
-    Path featRoot = qualify(conf, s.features());
-    Path runDir = qualify(conf, s.out());
+    Path featRoot = HadoopConf.qualify(conf, s.features());
+    Path runDir = HadoopConf.qualify(conf, s.out());
     JsonNode manifest = readManifest(conf, featRoot, s.expectEncoder());
 
     // Through Hadoop, so a label table on hdfs:// or s3a:// reads like the features beside it.
-    Path labels = qualify(conf, s.labels());
+    Path labels = HadoopConf.qualify(conf, s.labels());
     String labelText;
     try (var in = labels.getFileSystem(conf).open(labels)) {
       labelText = new String(in.readAllBytes(), StandardCharsets.UTF_8);
@@ -371,10 +372,4 @@ public final class TrainStage {
     buf.asFloatBuffer().put(params);
     AtomicFiles.writeStream(conf, file, o -> o.write(buf.array()));
   }
-
-  private static Path qualify(Configuration conf, String p) throws IOException {
-    Path path = new Path(p);
-    return path.getFileSystem(conf).makeQualified(path);
-  }
-
 }
