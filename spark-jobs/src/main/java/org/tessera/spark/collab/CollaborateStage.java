@@ -2,11 +2,9 @@ package org.tessera.spark.collab;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -23,6 +21,7 @@ import org.tessera.spark.eval.EvaluateStage;
 import org.tessera.spark.io.AtomicFiles;
 import org.tessera.spark.io.HadoopConf;
 import org.tessera.spark.io.FeatureTable;
+import org.tessera.spark.io.FiniteJson;
 import org.tessera.spark.report.CollaborateReport;
 import org.tessera.spark.train.TrainSettings;
 import org.tessera.spark.train.TrainStage;
@@ -70,28 +69,23 @@ public final class CollaborateStage {
     Path tiles = HadoopConf.qualify(conf, s.tiles());
     claim(conf, run, s);
     List<RoundRecord> records = new ArrayList<>();
+    EmbedSettings start = embedSettings(s, Optional.empty());
+    // Patches are cut as the embed stage preprocesses tiles; only the stain settings matter, and
+    // they are the same for every round's encoder.
+    TilePreprocessor.Config preprocessing = EmbedStage.preprocessing(start,
+        EncoderTrainingStage.inputSize(start));
     PatchClasses classes = null;
-    TilePreprocessor.Config preprocessing = null;
     for (int r = 0; r <= s.rounds(); r++) {
       long t0 = System.nanoTime();
       RoundDirs dirs = RoundDirs.of(run, r);
       console.println("== round " + r + "/" + s.rounds() + (r == 0
           ? ": embed with the starting encoder, train the head"
           : ": e-step, encoder m-step, re-embed, retrain the head") + " -> " + dirs.root());
-      EmbedSettings embed = embedSettings(s, r == 0 ? Optional.empty()
-          : Optional.of(dirs.encoderWeights()));
+      EmbedSettings embed = r == 0 ? start : embedSettings(s, Optional.of(dirs.encoderWeights()));
       PseudoLabelStage.Summary labelled = null;
       EncoderTrainingStage.Summary tuned = null;
       if (r > 0) {
         RoundDirs prev = RoundDirs.of(run, r - 1);
-        if (classes == null) {
-          classes = PatchClasses.of(headClasses(conf, RoundDirs.of(run, 0).head()),
-              s.positiveClass(), s.negativeClass());
-        }
-        if (preprocessing == null) {
-          preprocessing = EmbedStage.preprocessing(embed,
-              EncoderTrainingStage.inputSize(embedSettings(s, Optional.empty())));
-        }
         labelled = ePhase(spark, s, r, classes, prev, dirs, console);
         PatchSetStage.run(spark, tiles, dirs.pseudoLabels(), preprocessing, s.cacheDir(),
             dirs.patches(), console);
@@ -106,6 +100,11 @@ public final class CollaborateStage {
           s.seed(), 0, 0.2, 8, s.encoder(), s.head(), s.headOptimizer(), s.headLoop(), false),
           console);
       console.println(trained.describe());
+      if (r == 0) {
+        // The head's classes, in its index order, fix the patch classes for every round.
+        classes = PatchClasses.of(headClasses(conf, dirs.head()), s.positiveClass(),
+            s.negativeClass());
+      }
       Path metrics = new Path(dirs.head(), EvaluateStage.METRICS);
       if (!newer(conf, metrics, new Path(dirs.head(), TrainStage.RESULT))) {
         console.println(EvaluateStage.run(spark, new EvaluateSettings(dirs.head().toString(),
@@ -114,12 +113,9 @@ public final class CollaborateStage {
       records.add(record(conf, r, metrics, labelled, tuned, (System.nanoTime() - t0) / 1e9));
       writeRounds(conf, run, records);
     }
-    Summary summary = new Summary(run.toString(), records);
-    PatchClasses named = PatchClasses.of(headClasses(conf, RoundDirs.of(run, 0).head()),
-        s.positiveClass(), s.negativeClass());
     console.println(CollaborateReport.write(spark, run, s.cacheDir(), 4,
-        named.names().get(named.negative()), console).describe());
-    return summary;
+        classes.names().get(classes.negative()), console).describe());
+    return new Summary(run.toString(), records);
   }
 
   /** The E-step, skipped when its table and summary exist. */
@@ -130,7 +126,8 @@ public final class CollaborateStage {
     FileSystem fs = dirs.root().getFileSystem(conf);
     if (fs.exists(dirs.pseudoLabelSummary())) {
       try (var in = fs.open(dirs.pseudoLabelSummary())) {
-        PseudoLabelStage.Summary done = JSON.readValue((java.io.InputStream) in, PseudoLabelStage.Summary.class);
+        PseudoLabelStage.Summary done = JSON.readValue((java.io.InputStream) in,
+            PseudoLabelStage.Summary.class);
         console.println(done.describe() + " (done before)");
         return done;
       }
@@ -186,19 +183,7 @@ public final class CollaborateStage {
 
   private static void writeRounds(Configuration conf, Path run, List<RoundRecord> records)
       throws IOException {
-    ArrayNode arr = JSON.createArrayNode();
-    for (RoundRecord r : records) {
-      ObjectNode n = JSON.valueToTree(r);
-      // JSON has no NaN: an unknown value is null.
-      n.fields().forEachRemaining(e -> {
-        if (e.getValue().isDouble() && !Double.isFinite(e.getValue().asDouble())) {
-          e.setValue(JSON.nullNode());
-        }
-      });
-      arr.add(n);
-    }
-    byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsString(arr)
-        .getBytes(StandardCharsets.UTF_8);
+    byte[] bytes = FiniteJson.bytes(records);
     AtomicFiles.writeStream(conf, new Path(run, ROUNDS), o -> o.write(bytes));
   }
 
