@@ -255,8 +255,9 @@ final class EncoderTrainingStage {
         SyncStats before = stats(collective);
         double loss = 0;
         double correct = 0;
+        List<List<Integer>> order = schedule.order(job.seed(), job.round(), epoch);
         for (int step = 0; step < steps; step++) {
-          int[] idx = schedule.local(job.seed(), job.round(), epoch, step, rank, workers);
+          int[] idx = schedule.local(order, step, rank, workers);
           INDArray batch = batch(job, train, idx, epoch, true);
           int[] labels = new int[idx.length];
           for (int i = 0; i < idx.length; i++) {

@@ -59,15 +59,23 @@ final class PatchSchedule {
     return perShard * shards.size();
   }
 
+  /** Every shard's patches in the order epoch {@code epoch} takes them, drawn once per epoch. */
+  List<List<Integer>> order(long seed, int round, int epoch) {
+    List<List<Integer>> out = new ArrayList<>(shards.size());
+    for (int v = 0; v < shards.size(); v++) {
+      out.add(shuffled(seed, round, epoch, v));
+    }
+    return out;
+  }
+
   /**
-   * The patch indices worker {@code rank} of {@code workers} trains in step {@code step} of
-   * {@code epoch}.
+   * The patch indices worker {@code rank} of {@code workers} trains in step {@code step} of the
+   * epoch whose {@link #order} is given.
    */
-  int[] local(long seed, int round, int epoch, int step, int rank, int workers) {
+  int[] local(List<List<Integer>> order, int step, int rank, int workers) {
     List<Integer> out = new ArrayList<>();
     for (int v = rank; v < shards.size(); v += workers) {
-      List<Integer> order = shuffled(seed, round, epoch, v);
-      out.addAll(order.subList(step * perShard, (step + 1) * perShard));
+      out.addAll(order.get(v).subList(step * perShard, (step + 1) * perShard));
     }
     return out.stream().mapToInt(Integer::intValue).toArray();
   }

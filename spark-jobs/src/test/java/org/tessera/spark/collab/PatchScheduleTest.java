@@ -33,7 +33,7 @@ class PatchScheduleTest {
       }
       int[] localShards = mine.stream().mapToInt(i -> shardOf[i]).toArray();
       PatchSchedule s = new PatchSchedule(localShards, shards, 2);
-      for (int local : s.local(42, 1, epoch, step, rank, workers)) {
+      for (int local : s.local(s.order(42, 1, epoch), step, rank, workers)) {
         all.add(mine.get(local));
       }
     }
