@@ -133,7 +133,7 @@ public final class CollaborateStage {
       }
     }
     Optional<PatchClassifier> classifier = r >= 2
-        ? Optional.of(PatchClassifier.read(conf, prev.patchNet())) : Optional.empty();
+        ? Optional.of(PatchClassifier.read(conf, prev.patchNet(), s.cacheDir())) : Optional.empty();
     PseudoLabelStage.Summary done = PseudoLabelStage.run(spark, prev.head(), r, classes,
         s.schedule(), new Path(prev.features(), FeatureTable.DIR), classifier, s.shards(),
         s.seed(), dirs.pseudoLabels());

@@ -36,6 +36,7 @@ import org.tessera.spark.io.AtomicFiles;
 import org.tessera.spark.io.HadoopConf;
 import org.tessera.spark.io.ParquetRows;
 import org.tessera.spark.sync.BarrierCollectives;
+import org.tessera.spark.tile.LocalSlides;
 import org.tessera.spark.sync.RingCollective;
 import org.tessera.spark.sync.RingSettings;
 import org.tessera.spark.sync.SyncStats;
@@ -181,11 +182,12 @@ final class EncoderTrainingStage {
   private static Map<String, float[]> initialState(Configuration conf, CollaborateSettings s,
       int round, PatchClasses classes, int inputSize, RoundDirs prev) throws IOException {
     if (round >= 2) {
-      return PatchNet.readStateDict(LocalCopy.of(conf, prev.patchNet()));
+      return PatchNet.readStateDict(LocalSlides.localize(conf, prev.patchNet().toString(),
+          s.cacheDir()));
     }
     Map<String, float[]> encoder = s.randomInit()
         ? StateDicts.initial(s.encoder(), inputSize, s.seed())
-        : PatchNet.readStateDict(LocalCopy.of(conf, new Path(s.weights())));
+        : PatchNet.readStateDict(LocalSlides.localize(conf, s.weights(), s.cacheDir()));
     try (PatchNet net = PatchNet.withNewClassifier(s.encoder(), encoder, classes.size(),
         s.seed() + 1, Collective.single())) {
       return net.stateDict();

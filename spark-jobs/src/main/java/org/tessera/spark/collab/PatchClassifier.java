@@ -5,6 +5,7 @@ import java.io.Serializable;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.tessera.core.nn.SafeTensors;
+import org.tessera.spark.tile.LocalSlides;
 
 /**
  * The M-step's linear patch classifier as the next E-step uses it: softmax of {@code W f + b} on
@@ -15,9 +16,12 @@ record PatchClassifier(float[][] weight, float[] bias) implements Serializable {
   static final String WEIGHT = "classifier.weight";
   static final String BIAS = "classifier.bias";
 
-  /** Reads the classifier the M-step saved. */
-  static PatchClassifier read(Configuration conf, Path file) throws IOException {
-    java.nio.file.Path local = LocalCopy.of(conf, file);
+  /**
+   * Reads the classifier the M-step saved; a file on a non-local file system is read through a
+   * copy in {@code cacheDir}.
+   */
+  static PatchClassifier read(Configuration conf, Path file, String cacheDir) throws IOException {
+    java.nio.file.Path local = LocalSlides.localize(conf, file.toString(), cacheDir);
     try (SafeTensors t = SafeTensors.open(local)) {
       for (String key : new String[] {WEIGHT, BIAS}) {
         if (!t.contains(key)) {

@@ -129,7 +129,10 @@ public final class LocalSlides {
     }
   }
 
-  /** The local file for a slide path: itself when already local, else a cached copy. */
+  /**
+   * The local file for a slide path (or another file a native reader must open, such as a
+   * weights file): itself when already local, else a cached copy.
+   */
   public static java.nio.file.Path localize(Configuration conf, String path, String cacheDir)
       throws IOException {
     Path p = new Path(path);
