@@ -34,6 +34,7 @@ import org.tessera.spark.embed.EmbedSettings;
 import org.tessera.spark.embed.EmbedStage;
 import org.tessera.spark.io.AtomicFiles;
 import org.tessera.spark.io.HadoopConf;
+import org.tessera.spark.io.LocalTrees;
 import org.tessera.spark.io.ParquetRows;
 import org.tessera.spark.sync.BarrierCollectives;
 import org.tessera.spark.tile.LocalSlides;
@@ -206,9 +207,7 @@ final class EncoderTrainingStage {
         copyUp(conf, encoder, dirs.encoderWeights());
         copyUp(conf, whole, dirs.patchNet());
       } finally {
-        try (var files = Files.walk(tmp)) {
-          files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
+        LocalTrees.delete(tmp);
       }
     }
   }

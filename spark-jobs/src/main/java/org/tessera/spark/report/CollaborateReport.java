@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
@@ -20,6 +19,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.tessera.core.Errors;
 import org.tessera.spark.eval.EvaluateStage;
+import org.tessera.spark.io.LocalTrees;
 import org.tessera.spark.train.TrainStage;
 
 /**
@@ -130,9 +130,7 @@ public final class CollaborateReport {
       return new Summary(new Path(dest, "index.html").toString(), rounds.size(), drawn,
           failures);
     } finally {
-      try (Stream<java.nio.file.Path> walk = Files.walk(local)) {
-        walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
+      LocalTrees.delete(local);
     }
   }
 

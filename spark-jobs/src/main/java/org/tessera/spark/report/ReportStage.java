@@ -29,6 +29,7 @@ import org.apache.spark.sql.types.StructField;
 import org.tessera.core.Errors;
 import org.tessera.spark.embed.EmbedStage;
 import org.tessera.spark.eval.EvaluateStage;
+import org.tessera.spark.io.LocalTrees;
 import org.tessera.spark.io.SlideTable;
 import org.tessera.spark.train.TrainStage;
 
@@ -131,11 +132,7 @@ public final class ReportStage {
       return new Summary(new Path(report, INDEX).toString(), parts.size(), figureCount,
           page.drawn, page.failures.size(), (System.nanoTime() - t0) / 1e9);
     } finally {
-      try (Stream<java.nio.file.Path> walk = Files.walk(local)) {
-        for (java.nio.file.Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-          Files.deleteIfExists(p);
-        }
-      }
+      LocalTrees.delete(local);
     }
   }
 
