@@ -23,6 +23,7 @@ import org.apache.spark.sql.functions;
 import org.tessera.core.collab.PatchClasses;
 import org.tessera.core.collab.PseudoLabeler;
 import org.tessera.spark.io.AtomicFiles;
+import org.tessera.spark.io.FeatureTable;
 import org.tessera.spark.io.ParquetRows;
 import org.tessera.spark.train.RunOutputs;
 import org.tessera.spark.train.TrainStage;
@@ -211,12 +212,8 @@ final class PseudoLabelStage {
           .select("slide_id", "x", "y", "features")
           .javaRDD()
           .map(r -> {
-            List<Float> f = r.getList(3);
-            float[] v = new float[f.size()];
-            for (int i = 0; i < v.length; i++) {
-              v[i] = f.get(i);
-            }
-            double p = clf.value().probabilities(v)[wanted.value().get(r.getString(0))];
+            double p = clf.value().probabilities(FeatureTable.features(r))[wanted.value()
+                .get(r.getString(0))];
             return new Tuple2<>(r.getString(0), new double[] {r.getLong(1), r.getLong(2), p});
           })
           .collect()) {

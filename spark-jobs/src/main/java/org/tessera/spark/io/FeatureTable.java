@@ -3,6 +3,8 @@ package org.tessera.spark.io;
 import org.apache.parquet.example.data.Group;
 import org.apache.parquet.schema.MessageType;
 import org.apache.parquet.schema.MessageTypeParser;
+import org.apache.spark.sql.Row;
+import scala.collection.Seq;
 
 /**
  * Feature bags: {@code FEAT/features/<slide_id>+<part>.parquet}, one row per tile with its grid
@@ -34,5 +36,24 @@ public final class FeatureTable {
     for (int i = 0; i < dim; i++) {
       list.addGroup("list").append("element", values[offset + i]);
     }
+  }
+
+  /**
+   * The feature vector of a Spark row read from this table and selected as
+   * {@code slide_id, x, y, features}; a null element (a damaged file) fails naming the tile.
+   */
+  public static float[] features(Row r) {
+    Seq<Object> seq = r.getAs(3);
+    float[] f = new float[seq.size()];
+    scala.collection.Iterator<Object> it = seq.iterator();
+    for (int i = 0; it.hasNext(); i++) {
+      Object v = it.next();
+      if (v == null) {
+        throw new IllegalArgumentException("slide " + r.getString(0) + ": a null feature at "
+            + "tile (" + r.getLong(1) + ", " + r.getLong(2) + "); re-embed it");
+      }
+      f[i] = (Float) v;
+    }
+    return f;
   }
 }

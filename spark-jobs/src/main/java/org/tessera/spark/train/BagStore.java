@@ -15,8 +15,8 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 import org.apache.spark.storage.StorageLevel;
 import org.tessera.core.data.Bag;
+import org.tessera.spark.io.FeatureTable;
 import scala.Tuple2;
-import scala.collection.Seq;
 
 /**
  * The feature bags of a run, read once from {@code FEAT/features} and cached on the executors,
@@ -105,18 +105,7 @@ final class BagStore implements AutoCloseable {
   /** One feature row, compact for the shuffle. */
   record Instance(long x, long y, float[] features) implements Serializable {
     static Instance of(Row r) {
-      Seq<Object> seq = r.getAs(3);
-      float[] f = new float[seq.size()];
-      scala.collection.Iterator<Object> it = seq.iterator();
-      for (int i = 0; it.hasNext(); i++) {
-        Object v = it.next();
-        if (v == null) {
-          throw new IllegalArgumentException("slide " + r.getString(0) + ": a null feature at "
-              + "tile (" + r.getLong(1) + ", " + r.getLong(2) + "); re-embed it");
-        }
-        f[i] = (Float) v;
-      }
-      return new Instance(r.getLong(1), r.getLong(2), f);
+      return new Instance(r.getLong(1), r.getLong(2), FeatureTable.features(r));
     }
   }
 
