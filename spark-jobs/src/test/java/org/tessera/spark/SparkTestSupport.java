@@ -27,6 +27,8 @@ public final class SparkTestSupport {
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
+        .config("spark.kryo.registrator", "org.tessera.spark.io.TesseraKryo")
         .getOrCreate();
   }
 

@@ -4,12 +4,14 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
+import org.tessera.spark.io.TesseraKryo;
 import picocli.CommandLine.Option;
 
 /**
  * Spark options shared by every subcommand that runs a Spark application. Under
  * {@code spark-submit} the master and confs come from the submission; on the command line the
- * default is local mode on all cores.
+ * default is local mode on all cores. The serializer is Kryo with {@link TesseraKryo}'s
+ * registrations unless a conf names another.
  */
 public final class SparkOptions {
   private static final String[] MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_",
@@ -45,6 +47,13 @@ public final class SparkOptions {
       }
     }
     conf.forEach(sc::set);
-    return SparkSession.builder().config(sc).getOrCreate();
+    TesseraKryo.configure(sc);
+    SparkSession session = SparkSession.builder().config(sc).getOrCreate();
+    // A notebook's session was made before this: its serializer is what it is.
+    String problem = TesseraKryo.problem(session.sparkContext().getConf());
+    if (problem != null) {
+      throw new IllegalArgumentException(problem);
+    }
+    return session;
   }
 }

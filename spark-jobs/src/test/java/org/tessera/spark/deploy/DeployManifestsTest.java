@@ -23,6 +23,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.tessera.spark.SparkTestSupport;
 import org.tessera.spark.cli.TesseraCli;
+import org.tessera.spark.io.TesseraKryo;
 import picocli.CommandLine;
 
 /**
@@ -117,8 +118,8 @@ class DeployManifestsTest {
           r.get("javaOptions").asText(), role);
     }
     assertEquals(submit.get("spark.executor.cores"), spec.at("/executor/cores").asText());
-    for (String key : List.of("spark.executor.extraLibraryPath",
-        "spark.executorEnv.MALLOC_MMAP_THRESHOLD_", "spark.executorEnv.MALLOC_TRIM_THRESHOLD_",
+    for (String key : List.of("spark.executor.extraLibraryPath", "spark.serializer",
+        "spark.kryo.registrator", "spark.executorEnv.MALLOC_MMAP_THRESHOLD_", "spark.executorEnv.MALLOC_TRIM_THRESHOLD_",
         "spark.executorEnv.MALLOC_TOP_PAD_", "spark.kubernetes.driverEnv.MALLOC_TOP_PAD_",
         "spark.executor.resource.gpu.amount", "spark.task.resource.gpu.amount",
         "spark.executor.resource.gpu.vendor", "spark.executor.resource.gpu.discoveryScript")) {
@@ -198,8 +199,9 @@ class DeployManifestsTest {
     assertEquals("6g", conf.get("spark.executor.memory"));
     assertTrue(train.endsWith("--features f \\\n  --labels l.csv \\\n  --model gated-abmil \\\n"
         + "  --out o\n"), train);
-    // Kryo cannot serialize the stages' records (see deploy/submit); Spark's default must stay.
-    assertFalse(conf.containsKey("spark.serializer"), train);
+    // Kryo only with the registrator that serializes the stages' records.
+    assertEquals("org.apache.spark.serializer.KryoSerializer", conf.get("spark.serializer"));
+    assertEquals(TesseraKryo.class.getName(), conf.get("spark.kryo.registrator"));
 
     String collaborate = run(List.of(ROOT.resolve("deploy/submit").toString(), "--dry-run",
         "--gpus", "1", "collaborate", "--", "--workers", "3"), 0);

@@ -93,6 +93,8 @@ public final class NoteRunner implements AutoCloseable {
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
+        .config("spark.kryo.registrator", "org.tessera.spark.io.TesseraKryo")
         .config(CLASS_DIR_CONF, classDir.toAbsolutePath().toString())
         .getOrCreate();
   }

@@ -1,0 +1,231 @@
+package org.tessera.spark.io;
+
+import com.esotericsoftware.kryo.Kryo;
+import com.esotericsoftware.kryo.KryoException;
+import com.esotericsoftware.kryo.Serializer;
+import com.esotericsoftware.kryo.io.Input;
+import com.esotericsoftware.kryo.io.Output;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.reflect.Constructor;
+import java.lang.reflect.RecordComponent;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.spark.SparkConf;
+import org.apache.spark.serializer.KryoRegistrator;
+import org.apache.spark.serializer.KryoSerializer;
+
+/**
+ * Kryo for Tessera's Spark applications. Spark 3.5 ships Kryo 4, whose field serializer writes
+ * final fields through {@code Unsafe} offsets, which Java 17 refuses for records ("can't get
+ * field offset on a record class"); and it rebuilds a collection by instantiating its class and
+ * calling {@code add}, which {@code List.of}'s and {@code Map.of}'s immutable classes refuse. The
+ * stages send both in tasks, broadcasts and results. This registrator gives every record a
+ * serializer that writes its components and reads them back through the canonical constructor,
+ * and serializes the JDK's immutable collections as their elements, rebuilt immutable.
+ *
+ * <p>{@link #configure} is what every stage's session gets unless the user chose a serializer.
+ */
+public final class TesseraKryo implements KryoRegistrator {
+  static final String SERIALIZER = "spark.serializer";
+  static final String REGISTRATOR = "spark.kryo.registrator";
+
+  /** Kryo with this registrator, unless the configuration already names a serializer. */
+  public static void configure(SparkConf conf) {
+    if (!conf.contains(SERIALIZER)) {
+      conf.set(SERIALIZER, KryoSerializer.class.getName());
+    }
+    if (conf.get(SERIALIZER).equals(KryoSerializer.class.getName())) {
+      String given = conf.get(REGISTRATOR, "").strip();
+      if (!List.of(given.split("\\s*,\\s*")).contains(TesseraKryo.class.getName())) {
+        conf.set(REGISTRATOR, given.isEmpty() ? TesseraKryo.class.getName()
+            : given + "," + TesseraKryo.class.getName());
+      }
+    }
+  }
+
+  /**
+   * One line naming what to set when a session Tessera joins (a notebook's) uses Kryo without
+   * this registrator; null when the session can run the stages.
+   */
+  public static String problem(SparkConf conf) {
+    if (!conf.get(SERIALIZER, "").equals(KryoSerializer.class.getName())) {
+      return null;
+    }
+    String given = conf.get(REGISTRATOR, "");
+    if (List.of(given.split("\\s*,\\s*")).contains(TesseraKryo.class.getName())) {
+      return null;
+    }
+    return "this Spark session uses Kryo without Tessera's registrator: add "
+        + REGISTRATOR + "=" + TesseraKryo.class.getName()
+        + " to its configuration (Kryo cannot serialize Java records otherwise)";
+  }
+
+  @Override
+  public void registerClasses(Kryo kryo) {
+    kryo.addDefaultSerializer(Record.class, new RecordSerializer());
+    ImmutableList list = new ImmutableList();
+    for (Object sample : new Object[] {List.of(), List.of(1), List.of(1, 2, 3),
+        List.of(1).subList(0, 1), Collections.unmodifiableList(new ArrayList<>()),
+        Collections.unmodifiableList(new java.util.LinkedList<>()), Collections.emptyList()}) {
+      kryo.register(sample.getClass(), list);
+    }
+    ImmutableSet set = new ImmutableSet();
+    for (Object sample : new Object[] {Set.of(), Set.of(1), Set.of(1, 2, 3),
+        Collections.unmodifiableSet(new LinkedHashSet<>()), Collections.emptySet()}) {
+      kryo.register(sample.getClass(), set);
+    }
+    ImmutableMap map = new ImmutableMap();
+    for (Object sample : new Object[] {Map.of(), Map.of(1, 1), Map.of(1, 1, 2, 2),
+        Collections.unmodifiableMap(new HashMap<>()), Collections.emptyMap()}) {
+      kryo.register(sample.getClass(), map);
+    }
+  }
+
+  /** A record as its components in declaration order, rebuilt by its canonical constructor. */
+  static final class RecordSerializer extends Serializer<Record> {
+    private final Map<Class<?>, Shape> shapes = new ConcurrentHashMap<>();
+
+    private record Shape(MethodHandle[] getters, MethodHandle constructor) {}
+
+    RecordSerializer() {
+      setImmutable(true);
+    }
+
+    private Shape shape(Class<?> type) {
+      return shapes.computeIfAbsent(type, t -> {
+        try {
+          RecordComponent[] parts = t.getRecordComponents();
+          MethodHandles.Lookup lookup = MethodHandles.lookup();
+          MethodHandle[] getters = new MethodHandle[parts.length];
+          Class<?>[] types = new Class<?>[parts.length];
+          for (int i = 0; i < parts.length; i++) {
+            parts[i].getAccessor().setAccessible(true);
+            getters[i] = lookup.unreflect(parts[i].getAccessor());
+            types[i] = parts[i].getType();
+          }
+          Constructor<?> c = t.getDeclaredConstructor(types);
+          c.setAccessible(true);
+          return new Shape(getters, lookup.unreflectConstructor(c));
+        } catch (ReflectiveOperationException | RuntimeException e) {
+          throw new KryoException("cannot serialize record " + t.getName() + ": " + e, e);
+        }
+      });
+    }
+
+    @Override
+    public void write(Kryo kryo, Output output, Record value) {
+      for (MethodHandle getter : shape(value.getClass()).getters) {
+        try {
+          kryo.writeClassAndObject(output, getter.invoke(value));
+        } catch (Throwable e) {
+          throw rethrow(value.getClass(), e);
+        }
+      }
+    }
+
+    @Override
+    public Record read(Kryo kryo, Input input, Class<Record> type) {
+      Shape shape = shape(type);
+      Object[] args = new Object[shape.getters.length];
+      for (int i = 0; i < args.length; i++) {
+        args[i] = kryo.readClassAndObject(input);
+      }
+      try {
+        return (Record) shape.constructor.invokeWithArguments(args);
+      } catch (Throwable e) {
+        throw rethrow(type, e);
+      }
+    }
+
+    private static KryoException rethrow(Class<?> type, Throwable e) {
+      if (e instanceof KryoException k) {
+        return k;
+      }
+      return new KryoException("record " + type.getName() + ": " + e, e);
+    }
+  }
+
+  /** Elements, then an unmodifiable list of them (nulls allowed, as the unmodifiable views do). */
+  static final class ImmutableList extends Serializer<List<?>> {
+    ImmutableList() {
+      setImmutable(true);
+    }
+
+    @Override
+    public void write(Kryo kryo, Output output, List<?> value) {
+      output.writeVarInt(value.size(), true);
+      for (Object e : value) {
+        kryo.writeClassAndObject(output, e);
+      }
+    }
+
+    @Override
+    public List<?> read(Kryo kryo, Input input, Class<List<?>> type) {
+      int n = input.readVarInt(true);
+      List<Object> out = new ArrayList<>(n);
+      for (int i = 0; i < n; i++) {
+        out.add(kryo.readClassAndObject(input));
+      }
+      return Collections.unmodifiableList(out);
+    }
+  }
+
+  /** Elements, then an unmodifiable set keeping their order. */
+  static final class ImmutableSet extends Serializer<Set<?>> {
+    ImmutableSet() {
+      setImmutable(true);
+    }
+
+    @Override
+    public void write(Kryo kryo, Output output, Set<?> value) {
+      output.writeVarInt(value.size(), true);
+      for (Object e : value) {
+        kryo.writeClassAndObject(output, e);
+      }
+    }
+
+    @Override
+    public Set<?> read(Kryo kryo, Input input, Class<Set<?>> type) {
+      int n = input.readVarInt(true);
+      Set<Object> out = new LinkedHashSet<>();
+      for (int i = 0; i < n; i++) {
+        out.add(kryo.readClassAndObject(input));
+      }
+      return Collections.unmodifiableSet(out);
+    }
+  }
+
+  /** Entries, then an unmodifiable map keeping their order. */
+  static final class ImmutableMap extends Serializer<Map<?, ?>> {
+    ImmutableMap() {
+      setImmutable(true);
+    }
+
+    @Override
+    public void write(Kryo kryo, Output output, Map<?, ?> value) {
+      output.writeVarInt(value.size(), true);
+      for (Map.Entry<?, ?> e : value.entrySet()) {
+        kryo.writeClassAndObject(output, e.getKey());
+        kryo.writeClassAndObject(output, e.getValue());
+      }
+    }
+
+    @Override
+    public Map<?, ?> read(Kryo kryo, Input input, Class<Map<?, ?>> type) {
+      int n = input.readVarInt(true);
+      Map<Object, Object> out = new LinkedHashMap<>();
+      for (int i = 0; i < n; i++) {
+        out.put(kryo.readClassAndObject(input), kryo.readClassAndObject(input));
+      }
+      return Collections.unmodifiableMap(out);
+    }
+  }
+}
