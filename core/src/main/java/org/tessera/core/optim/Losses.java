@@ -67,6 +67,76 @@ public final class Losses {
     }
   }
 
+  /**
+   * The same losses for one bag's logits computed directly, for heads whose backward pass is
+   * written out ({@code abmil}, {@code gated-abmil}): returns the loss and writes d(loss)/d(logits)
+   * to {@code dLogits}. Agrees with {@link #bagLoss}'s graph and its autodiff gradient.
+   */
+  public static double bagLossAndGradient(String name, double[] logits, int label,
+      double[] classWeights, double alpha, double gamma, double[] dLogits) {
+    int c = logits.length;
+    double max = Double.NEGATIVE_INFINITY;
+    for (double l : logits) {
+      max = Math.max(max, l);
+    }
+    double sum = 0;
+    for (double l : logits) {
+      sum += Math.exp(l - max);
+    }
+    double logSum = Math.log(sum);
+    double[] p = new double[c];
+    for (int j = 0; j < c; j++) {
+      p[j] = Math.exp(logits[j] - max - logSum);
+    }
+    double logP = logits[label] - max - logSum;
+    switch (name) {
+      case "ce", "weighted-ce" -> {
+        double w = 1;
+        if (name.equals("weighted-ce")) {
+          if (classWeights == null) {
+            throw new IllegalArgumentException("loss weighted-ce needs classWeights, got null:"
+                + " set one weight per class");
+          }
+          w = classWeights[label];
+        }
+        for (int j = 0; j < c; j++) {
+          dLogits[j] = w * (p[j] - (j == label ? 1 : 0));
+        }
+        return -w * logP;
+      }
+      case "focal" -> {
+        // L = -a (1 - q)^g log q with q = p_label; d log q / d l_j = y_j - p_j and
+        // dq / d l_j = q (y_j - p_j).
+        double q = Math.exp(logP);
+        double rest = 1 - q;
+        double modulation = Math.pow(rest, gamma);
+        double slope = gamma == 0 ? 0 : rest == 0 ? 0 : gamma * Math.pow(rest, gamma - 1);
+        double factor = modulation - slope * q * logP;
+        for (int j = 0; j < c; j++) {
+          dLogits[j] = -alpha * ((j == label ? 1 : 0) - p[j]) * factor;
+        }
+        return -alpha * modulation * logP;
+      }
+      case "hinge" -> {
+        int arg = 0;
+        double best = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < c; j++) {
+          double shifted = logits[j] + (j == label ? 0 : 1);
+          if (shifted > best) {
+            best = shifted;
+            arg = j;
+          }
+        }
+        for (int j = 0; j < c; j++) {
+          dLogits[j] = (j == arg ? 1 : 0) - (j == label ? 1 : 0);
+        }
+        return best - logits[label];
+      }
+      default -> throw new IllegalArgumentException("loss=" + name + " is unknown: use one of "
+          + NAMES);
+    }
+  }
+
   private static SDVariable logProbOfLabel(SameDiff sd, SDVariable logits, SDVariable oneHot) {
     return logSoftmaxRows(sd, logits).mul(oneHot).sum();
   }

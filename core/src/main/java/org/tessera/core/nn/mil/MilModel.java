@@ -8,6 +8,8 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.api.OutAndGrad;
+import org.bytedeco.javacpp.FloatPointer;
+import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -53,6 +55,10 @@ public final class MilModel implements AutoCloseable {
   private INDArray pre;
   private boolean closed;
   private boolean backwardBuilt;
+  /** abmil and gated-abmil: the training step written out, else null. */
+  private final AttentionStep attentionStep;
+  /** The native buffer {@link #reusedBagArray} copies bags into; null until the first. */
+  private DataBuffer bagBuffer;
 
   private MilModel(MilConfig cfg, long seed, DataType dt) {
     this.cfg = cfg;
@@ -65,6 +71,7 @@ public final class MilModel implements AutoCloseable {
       }
     }
     graphGradients.add(HeadGraph.PRE);
+    attentionStep = AttentionStep.handles(cfg) ? new AttentionStep(cfg, dt) : null;
     setParams(initialParams(seed));
   }
 
@@ -133,10 +140,48 @@ public final class MilModel implements AutoCloseable {
    * loss. Dropout masks come from {@code dropoutSeed}.
    */
   public double accumulateGradient(Bag bag, int label, long dropoutSeed, double[] grad) {
-    if (grad.length != numParams()) {
-      throw new IllegalArgumentException("gradient array has " + grad.length + " values, the "
-          + "model has " + numParams() + " parameters");
+    if (attentionStep != null) {
+      return writtenOutGradient(bag, label, dropoutSeed, grad);
     }
+    return graphGradient(bag, label, dropoutSeed, grad);
+  }
+
+  /**
+   * {@link #accumulateGradient} through {@link AttentionStep}: abmil and gated-abmil, the same
+   * masks from the same seed.
+   */
+  private double writtenOutGradient(Bag bag, int label, long dropoutSeed, double[] grad) {
+    checkGradient(grad);
+    checkLabel(bag, label);
+    List<INDArray> made = new ArrayList<>();
+    try {
+      INDArray x = reusedBagArray(bag);
+      if (x == null) {
+        x = bagArray(bag);
+        made.add(x);
+      }
+      List<INDArray> masks = null;
+      if (cfg.dropout() > 0) {
+        masks = new ArrayList<>();
+        SplittableRandom random = new SplittableRandom(dropoutSeed);
+        for (HeadGraph.Mask m : graph.masks) {
+          masks.add(mask(random, bag.n(), m.width()));
+        }
+        made.addAll(masks);
+      }
+      Map<String, INDArray> grads = new HashMap<>();
+      double loss = attentionStep.run(x, name -> sd.getVariable(name).getArr(), masks, label,
+          grads, made);
+      addGradients(grads, grad, made);
+      return loss;
+    } finally {
+      release(made);
+    }
+  }
+
+  /** {@link #accumulateGradient} through the SameDiff graph, whatever the model. */
+  double graphGradient(Bag bag, int label, long dropoutSeed, double[] grad) {
+    checkGradient(grad);
     Map<String, INDArray> feed = trainingFeed(bag, label, dropoutSeed);
     List<INDArray> made = new ArrayList<>(feed.values());
     try {
@@ -155,32 +200,52 @@ public final class MilModel implements AutoCloseable {
       grads.put(HeadGraph.FC_BIAS, dPre.sum(0));
       made.add(grads.get(HeadGraph.FC_WEIGHT));
       made.add(grads.get(HeadGraph.FC_BIAS));
-      for (ParamInfo p : graph.layout) {
-        INDArray g = grads.get(p.name());
-        if (g == null) {
-          throw new IllegalStateException("no gradient for parameter " + p.name() + " of "
-              + cfg.model());
-        }
-        if (g.ordering() != 'c' || g.isView()) {
-          g = g.dup('c');
-          made.add(g);
-        }
-        int off = p.offset();
-        if (graph.dt == DataType.FLOAT) {
-          float[] values = g.data().asFloat();
-          for (int i = 0; i < values.length; i++) {
-            grad[off + i] += values[i];
-          }
-        } else {
-          double[] values = g.data().asDouble();
-          for (int i = 0; i < values.length; i++) {
-            grad[off + i] += values[i];
-          }
-        }
-      }
+      addGradients(grads, grad, made);
       return result.getOutputs().get("loss").getDouble(0);
     } finally {
       releaseCall(made);
+    }
+  }
+
+  /** Adds each parameter's gradient array, by name, at its offset in the flat {@code grad}. */
+  private void addGradients(Map<String, INDArray> grads, double[] grad, List<INDArray> made) {
+    for (ParamInfo p : graph.layout) {
+      INDArray g = grads.get(p.name());
+      if (g == null) {
+        throw new IllegalStateException("no gradient for parameter " + p.name() + " of "
+            + cfg.model());
+      }
+      if (g.ordering() != 'c' || g.isView()) {
+        g = g.dup('c');
+        made.add(g);
+      }
+      int off = p.offset();
+      if (graph.dt == DataType.FLOAT) {
+        float[] values = g.data().asFloat();
+        for (int i = 0; i < values.length; i++) {
+          grad[off + i] += values[i];
+        }
+      } else {
+        double[] values = g.data().asDouble();
+        for (int i = 0; i < values.length; i++) {
+          grad[off + i] += values[i];
+        }
+      }
+    }
+  }
+
+  private void checkGradient(double[] grad) {
+    if (grad.length != numParams()) {
+      throw new IllegalArgumentException("gradient array has " + grad.length + " values, the "
+          + "model has " + numParams() + " parameters");
+    }
+  }
+
+  private void checkLabel(Bag bag, int label) {
+    check(bag);
+    if (label < 0 || label >= cfg.numClasses()) {
+      throw new IllegalArgumentException("bag " + bag.slideId() + ": label " + label
+          + " is outside 0.." + (cfg.numClasses() - 1));
     }
   }
 
@@ -197,11 +262,7 @@ public final class MilModel implements AutoCloseable {
   }
 
   private Map<String, INDArray> trainingFeed(Bag bag, int label, long dropoutSeed) {
-    check(bag);
-    if (label < 0 || label >= cfg.numClasses()) {
-      throw new IllegalArgumentException("bag " + bag.slideId() + ": label " + label
-          + " is outside 0.." + (cfg.numClasses() - 1));
-    }
+    checkLabel(bag, label);
     Map<String, INDArray> feed = inputs(bag);
     SplittableRandom random = new SplittableRandom(dropoutSeed);
     for (HeadGraph.Mask m : graph.masks) {
@@ -253,6 +314,9 @@ public final class MilModel implements AutoCloseable {
       for (String name : paramNames) {
         sd.getVariable(name).getArr().close();
       }
+      if (bagBuffer != null) {
+        bagBuffer.close();
+      }
     }
   }
 
@@ -273,11 +337,7 @@ public final class MilModel implements AutoCloseable {
    */
   private Map<String, INDArray> inputs(Bag bag) {
     Map<String, INDArray> feed = new HashMap<>();
-    INDArray x = Nd4j.create(bag.features(), new long[] {bag.n(), bag.dim()}, 'c');
-    input = graph.dt == DataType.FLOAT ? x : x.castTo(graph.dt);
-    if (input != x) {
-      x.close();
-    }
+    input = bagArray(bag);
     INDArray pre = input.mmul(sd.getVariable(HeadGraph.FC_WEIGHT).getArr());
     pre.addiRowVector(sd.getVariable(HeadGraph.FC_BIAS).getArr());
     // setArray copies into the variable's array when the shape is unchanged and adopts the given
@@ -299,6 +359,39 @@ public final class MilModel implements AutoCloseable {
       feed.put("eye", Nd4j.eye(m).castTo(graph.dt));
     }
     return feed;
+  }
+
+  /**
+   * The bag's features copied into a native buffer this model keeps (grown as bags grow), as an
+   * {@code [n, dim]} array over its start; null for double-precision models. A bag of 10,000 x
+   * 1024 is 41 MB, above glibc's largest mmap threshold (32 MB), so a fresh array per step is a
+   * fresh mapping whose pages fault in on the copy, which costs as much as the copy itself.
+   */
+  private INDArray reusedBagArray(Bag bag) {
+    if (graph.dt != DataType.FLOAT) {
+      return null;
+    }
+    long need = (long) bag.n() * bag.dim();
+    if (bagBuffer == null || bagBuffer.length() < need) {
+      if (bagBuffer != null) {
+        bagBuffer.close();
+      }
+      bagBuffer = Nd4j.createBuffer(DataType.FLOAT, need, false);
+    }
+    new FloatPointer(bagBuffer.addressPointer()).put(bag.features(), 0, Math.toIntExact(need));
+    return Nd4j.create(bagBuffer, new long[] {bag.n(), bag.dim()}, new long[] {bag.dim(), 1}, 0,
+        'c');
+  }
+
+  /** The bag's features as an {@code [n, dim]} array of the model's type. */
+  private INDArray bagArray(Bag bag) {
+    INDArray x = Nd4j.create(bag.features(), new long[] {bag.n(), bag.dim()}, 'c');
+    if (graph.dt == DataType.FLOAT) {
+      return x;
+    }
+    INDArray typed = x.castTo(graph.dt);
+    x.close();
+    return typed;
   }
 
   /**
