@@ -6,7 +6,9 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
+import org.tessera.spark.io.TesseraKryo;
 import org.tessera.spark.tile.TileSettings;
 import org.tessera.spark.tile.TileStage;
 import org.tessera.wsi.synth.CohortParams;
@@ -21,15 +23,22 @@ public final class SparkTestSupport {
   private SparkTestSupport() {}
 
   public static SparkSession localSession(String name) {
-    return SparkSession.builder()
-        .master("local[2]")
-        .appName(name)
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
-        .config("spark.kryo.registrator", "org.tessera.spark.io.TesseraKryo")
-        .getOrCreate();
+    return localBuilder(name).getOrCreate();
+  }
+
+  /**
+   * local[2] with the serializer the stages' own sessions get ({@link TesseraKryo#configure}),
+   * for fixtures that add settings of their own.
+   */
+  public static SparkSession.Builder localBuilder(String name) {
+    SparkConf conf = new SparkConf(false)
+        .setMaster("local[2]")
+        .setAppName(name)
+        .set("spark.ui.enabled", "false")
+        .set("spark.sql.shuffle.partitions", "4")
+        .set("spark.ui.showConsoleProgress", "false");
+    TesseraKryo.configure(conf);
+    return SparkSession.builder().config(conf);
   }
 
   /**

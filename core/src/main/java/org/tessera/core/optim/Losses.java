@@ -75,20 +75,12 @@ public final class Losses {
   public static double bagLossAndGradient(String name, double[] logits, int label,
       double[] classWeights, double alpha, double gamma, double[] dLogits) {
     int c = logits.length;
-    double max = Double.NEGATIVE_INFINITY;
-    for (double l : logits) {
-      max = Math.max(max, l);
-    }
-    double sum = 0;
-    for (double l : logits) {
-      sum += Math.exp(l - max);
-    }
-    double logSum = Math.log(sum);
+    double[] logProbs = logSoftmax(logits);
     double[] p = new double[c];
     for (int j = 0; j < c; j++) {
-      p[j] = Math.exp(logits[j] - max - logSum);
+      p[j] = Math.exp(logProbs[j]);
     }
-    double logP = logits[label] - max - logSum;
+    double logP = logProbs[label];
     switch (name) {
       case "ce", "weighted-ce" -> {
         double w = 1;
@@ -135,6 +127,44 @@ public final class Losses {
       default -> throw new IllegalArgumentException("loss=" + name + " is unknown: use one of "
           + NAMES);
     }
+  }
+
+  /** Softmax of {@code v} in double, max-shifted so large values cannot overflow. */
+  public static double[] softmax(double[] v) {
+    double max = max(v);
+    double sum = 0;
+    double[] e = new double[v.length];
+    for (int i = 0; i < v.length; i++) {
+      e[i] = Math.exp(v[i] - max);
+      sum += e[i];
+    }
+    for (int i = 0; i < e.length; i++) {
+      e[i] /= sum;
+    }
+    return e;
+  }
+
+  /** Log-softmax of {@code v} in double: {@code v - max - log(sum(exp(v - max)))}. */
+  public static double[] logSoftmax(double[] v) {
+    double max = max(v);
+    double sum = 0;
+    for (double x : v) {
+      sum += Math.exp(x - max);
+    }
+    double logSum = Math.log(sum);
+    double[] out = new double[v.length];
+    for (int i = 0; i < v.length; i++) {
+      out[i] = v[i] - max - logSum;
+    }
+    return out;
+  }
+
+  private static double max(double[] v) {
+    double max = Double.NEGATIVE_INFINITY;
+    for (double x : v) {
+      max = Math.max(max, x);
+    }
+    return max;
   }
 
   private static SDVariable logProbOfLabel(SameDiff sd, SDVariable logits, SDVariable oneHot) {

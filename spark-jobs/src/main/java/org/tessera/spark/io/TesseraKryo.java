@@ -42,13 +42,17 @@ public final class TesseraKryo implements KryoRegistrator {
     if (!conf.contains(SERIALIZER)) {
       conf.set(SERIALIZER, KryoSerializer.class.getName());
     }
-    if (conf.get(SERIALIZER).equals(KryoSerializer.class.getName())) {
+    if (conf.get(SERIALIZER).equals(KryoSerializer.class.getName()) && !registered(conf)) {
       String given = conf.get(REGISTRATOR, "").strip();
-      if (!List.of(given.split("\\s*,\\s*")).contains(TesseraKryo.class.getName())) {
-        conf.set(REGISTRATOR, given.isEmpty() ? TesseraKryo.class.getName()
-            : given + "," + TesseraKryo.class.getName());
-      }
+      conf.set(REGISTRATOR, given.isEmpty() ? TesseraKryo.class.getName()
+          : given + "," + TesseraKryo.class.getName());
     }
+  }
+
+  /** Whether this registrator is among the configured ones. */
+  private static boolean registered(SparkConf conf) {
+    return List.of(conf.get(REGISTRATOR, "").strip().split("\\s*,\\s*"))
+        .contains(TesseraKryo.class.getName());
   }
 
   /**
@@ -56,11 +60,7 @@ public final class TesseraKryo implements KryoRegistrator {
    * this registrator; null when the session can run the stages.
    */
   public static String problem(SparkConf conf) {
-    if (!conf.get(SERIALIZER, "").equals(KryoSerializer.class.getName())) {
-      return null;
-    }
-    String given = conf.get(REGISTRATOR, "");
-    if (List.of(given.split("\\s*,\\s*")).contains(TesseraKryo.class.getName())) {
+    if (!conf.get(SERIALIZER, "").equals(KryoSerializer.class.getName()) || registered(conf)) {
       return null;
     }
     return "this Spark session uses Kryo without Tessera's registrator: add "

@@ -20,6 +20,7 @@ import java.util.jar.Manifest;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.tessera.spark.SparkTestSupport;
 import scala.Console;
 import scala.collection.JavaConverters;
 import scala.tools.nsc.Settings;
@@ -87,14 +88,7 @@ public final class NoteRunner implements AutoCloseable {
 
   /** A local[2] session as the unit tests use, with a folder for the REPL's classes. */
   public static SparkSession localSession(String name, Path classDir) {
-    return SparkSession.builder()
-        .master("local[2]")
-        .appName(name)
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
-        .config("spark.kryo.registrator", "org.tessera.spark.io.TesseraKryo")
+    return SparkTestSupport.localBuilder(name)
         .config(CLASS_DIR_CONF, classDir.toAbsolutePath().toString())
         .getOrCreate();
   }

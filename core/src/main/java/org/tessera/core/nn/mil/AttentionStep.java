@@ -106,20 +106,7 @@ final class AttentionStep {
     Nd4j.gemm(gate, ww, scores, false, false, 1.0, 0.0);
 
     // Softmax over the instances, pooling, classifier and loss.
-    double[] s = scores.data().asDouble();
-    double max = Double.NEGATIVE_INFINITY;
-    for (double v : s) {
-      max = Math.max(max, v);
-    }
-    double sum = 0;
-    double[] a = new double[s.length];
-    for (int i = 0; i < s.length; i++) {
-      a[i] = Math.exp(s[i] - max);
-      sum += a[i];
-    }
-    for (int i = 0; i < a.length; i++) {
-      a[i] /= sum;
-    }
+    double[] a = Losses.softmax(scores.data().asDouble());
     INDArray aArr = column(made, a);
     INDArray zArr = array(made, 1, hidden);
     Nd4j.gemm(aArr, h, zArr, true, false, 1.0, 0.0);

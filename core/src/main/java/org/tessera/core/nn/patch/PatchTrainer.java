@@ -3,6 +3,7 @@ package org.tessera.core.nn.patch;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.tessera.core.collective.Collective;
+import org.tessera.core.optim.Losses;
 import org.tessera.core.optim.Optimizer;
 
 /**
@@ -144,24 +145,18 @@ public final class PatchTrainer {
     }
   }
 
-  /** Row-wise softmax in double, max-shifted so large logits cannot overflow. */
+  /** Row-wise softmax in double ({@link Losses#softmax}), returned as float. */
   private static float[][] softmax(float[][] logits) {
     float[][] z = new float[logits.length][];
     for (int i = 0; i < z.length; i++) {
-      float[] row = logits[i].clone();
-      z[i] = row;
-      double max = Double.NEGATIVE_INFINITY;
-      for (float v : row) {
-        max = Math.max(max, v);
-      }
-      double sum = 0;
-      double[] e = new double[row.length];
+      double[] row = new double[logits[i].length];
       for (int c = 0; c < row.length; c++) {
-        e[c] = Math.exp(row[c] - max);
-        sum += e[c];
+        row[c] = logits[i][c];
       }
-      for (int c = 0; c < row.length; c++) {
-        row[c] = (float) (e[c] / sum);
+      double[] p = Losses.softmax(row);
+      z[i] = new float[p.length];
+      for (int c = 0; c < p.length; c++) {
+        z[i][c] = (float) p[c];
       }
     }
     return z;
