@@ -21,7 +21,9 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A 2D convolution with the parameters and results of DL4J's {@link ConvolutionLayer} but a
- * faster inference forward pass, used by {@link InferenceGraphs} in the graphs encoders run.
+ * faster inference forward pass, used by {@link InferenceGraphs} in the graphs encoders run. On
+ * the default (oneDNN) build encoders run {@link ChannelsLastGraph} instead; this is the path for
+ * builds without oneDNN, half precision and graphs that path does not run.
  *
  * <p>Why: in nd4j-native 1.0.0-M2.1 without oneDNN, DL4J's convolution spends about three
  * quarters of its time in the native {@code im2col} op (measured at a few hundred MB/s, several

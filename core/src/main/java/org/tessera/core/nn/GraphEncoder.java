@@ -29,15 +29,18 @@ import org.nd4j.linalg.factory.Nd4j;
 final class GraphEncoder implements PatchEncoder {
 
   private final ComputationGraph graph;
+  /** The same graph run channels-last through oneDNN; null where it does not apply. */
+  private final ChannelsLastGraph channelsLast;
   private final EncoderSpec spec;
   private final CNN2DFormat inputFormat;
   /** Axes averaged to turn the cut layer's feature maps into a vector; null for a vector. */
   private final int[] poolAxes;
   private final ExecutorService worker;
 
-  private GraphEncoder(ComputationGraph graph, EncoderSpec spec, CNN2DFormat inputFormat,
-      int[] poolAxes) {
+  private GraphEncoder(ComputationGraph graph, ChannelsLastGraph channelsLast, EncoderSpec spec,
+      CNN2DFormat inputFormat, int[] poolAxes) {
     this.graph = graph;
+    this.channelsLast = channelsLast;
     this.spec = spec;
     this.inputFormat = inputFormat;
     this.poolAxes = poolAxes;
@@ -101,7 +104,10 @@ final class GraphEncoder implements PatchEncoder {
       }
       EncoderSpec spec = new EncoderSpec(name, weightsId, specCutLayer, inputSize, (int) dim,
           half ? "fp16" : "fp32");
-      encoder = new GraphEncoder(graph, spec, inputFormat, poolAxes);
+      ChannelsLastGraph channelsLast = inputFormat == CNN2DFormat.NCHW
+          && ChannelsLastGraph.available()
+          ? ChannelsLastGraph.compile(graph, cutLayer).orElse(null) : null;
+      encoder = new GraphEncoder(graph, channelsLast, spec, inputFormat, poolAxes);
       INDArray probe = encoder.embed(Nd4j.zeros(DataType.FLOAT, 1, 3, inputSize, inputSize));
       if (!Arrays.equals(probe.shape(), new long[] {1, dim})) {
         throw new IllegalArgumentException(label + ": layer '" + cutLayer + "' gave shape "
@@ -135,7 +141,15 @@ final class GraphEncoder implements PatchEncoder {
     return onWorker(() -> forward(batch));
   }
 
+  /** Whether batches run channels-last through oneDNN ({@link ChannelsLastGraph}). */
+  boolean channelsLast() {
+    return channelsLast != null;
+  }
+
   private INDArray forward(INDArray batch) {
+    if (channelsLast != null) {
+      return channelsLast.features(batch);
+    }
     INDArray input = inputFormat == CNN2DFormat.NHWC ? batch.permute(0, 2, 3, 1).dup('c') : batch;
     DataType type = graph.getConfiguration().getDataType();
     if (type != DataType.FLOAT) {
@@ -168,6 +182,9 @@ final class GraphEncoder implements PatchEncoder {
   public void close() {
     try {
       onWorker(() -> {
+        if (channelsLast != null) {
+          channelsLast.close();
+        }
         graph.close();
         Nd4j.getWorkspaceManager().destroyAllWorkspacesForCurrentThread();
         return null;

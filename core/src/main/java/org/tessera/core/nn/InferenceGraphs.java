@@ -164,14 +164,8 @@ final class InferenceGraphs {
 
     void setParams(ComputationGraph source, Layer target) {
       Layer c = source.getLayer(conv);
-      Layer b = source.getLayer(bn);
-      BatchNormalization bnConf = (BatchNormalization) b.conf().getLayer();
-      double[] scale = batchNormScale(b);
-      double[] gamma = gammaOrConstant(b, bnConf);
-      double[] beta = bnConf.isLockGammaBeta()
-          ? filled(scale.length, bnConf.getBeta())
-          : vector(b.getParam(BatchNormalizationParamInitializer.BETA));
-      double[] mean = vector(b.getParam(BatchNormalizationParamInitializer.GLOBAL_MEAN));
+      BatchNormTerms bnTerms = batchNormTerms(source.getLayer(bn));
+      double[] scale = bnTerms.scale();
       INDArray w = c.getParam(ConvolutionParamInitializer.WEIGHT_KEY);
       double[] convBias = ((ConvolutionLayer) c.conf().getLayer()).hasBias()
           ? vector(c.getParam(ConvolutionParamInitializer.BIAS_KEY))
@@ -180,11 +174,10 @@ final class InferenceGraphs {
       int perChannel = weights.length / scale.length;
       float[] bias = new float[scale.length];
       for (int o = 0; o < scale.length; o++) {
-        double s = gamma[o] * scale[o];
         for (int j = o * perChannel; j < (o + 1) * perChannel; j++) {
-          weights[j] = (float) (weights[j] * s);
+          weights[j] = (float) (weights[j] * scale[o]);
         }
-        bias[o] = (float) ((convBias[o] - mean[o]) * s + beta[o]);
+        bias[o] = (float) ((convBias[o] - bnTerms.mean()[o]) * scale[o] + bnTerms.beta()[o]);
       }
       INDArray targetW = target.getParam(ConvolutionParamInitializer.WEIGHT_KEY);
       INDArray targetB = target.getParam(ConvolutionParamInitializer.BIAS_KEY);
@@ -279,14 +272,41 @@ final class InferenceGraphs {
         && lv.getLayerConf().getLayer() instanceof ActivationLayer a ? a : null;
   }
 
-  /** {@code 1 / sqrt(var + eps)} per channel, whichever way the layer stores its variance. */
+  /**
+   * An inference batch norm's per-channel terms: {@code BN(x) = (x - mean) * scale + beta} with
+   * {@code scale = gamma / sqrt(var + eps)}.
+   */
+  record BatchNormTerms(double[] mean, double[] scale, double[] beta) {}
+
+  static BatchNormTerms batchNormTerms(Layer bn) {
+    BatchNormalization conf = (BatchNormalization) bn.conf().getLayer();
+    double[] scale = batchNormScale(bn);
+    double[] gamma = conf.isLockGammaBeta()
+        ? filled(scale.length, conf.getGamma())
+        : vector(bn.getParam(BatchNormalizationParamInitializer.GAMMA));
+    double[] beta = conf.isLockGammaBeta()
+        ? filled(scale.length, conf.getBeta())
+        : vector(bn.getParam(BatchNormalizationParamInitializer.BETA));
+    for (int i = 0; i < scale.length; i++) {
+      scale[i] *= gamma[i];
+    }
+    return new BatchNormTerms(
+        vector(bn.getParam(BatchNormalizationParamInitializer.GLOBAL_MEAN)), scale, beta);
+  }
+
+  /**
+   * {@code 1 / sqrt(var + eps)} per channel, whichever way the layer stores its variance. A layer
+   * storing {@code log10(std)} means {@code var = std^2}: DL4J squares the stored std and still
+   * adds eps at inference, so eps is added here too.
+   */
   static double[] batchNormScale(Layer bn) {
     BatchNormalization conf = (BatchNormalization) bn.conf().getLayer();
     double[] scale;
     if (conf.isUseLogStd()) {
       scale = vector(bn.getParam(BatchNormalizationParamInitializer.GLOBAL_LOG_STD));
       for (int i = 0; i < scale.length; i++) {
-        scale[i] = Math.pow(10, -scale[i]);
+        double std = Math.pow(10, scale[i]);
+        scale[i] = 1 / Math.sqrt(std * std + conf.getEps());
       }
     } else {
       scale = vector(bn.getParam(BatchNormalizationParamInitializer.GLOBAL_VAR));
@@ -295,12 +315,6 @@ final class InferenceGraphs {
       }
     }
     return scale;
-  }
-
-  private static double[] gammaOrConstant(Layer bn, BatchNormalization conf) {
-    return conf.isLockGammaBeta()
-        ? filled((int) conf.getNOut(), conf.getGamma())
-        : vector(bn.getParam(BatchNormalizationParamInitializer.GAMMA));
   }
 
   private static double[] filled(int n, double value) {

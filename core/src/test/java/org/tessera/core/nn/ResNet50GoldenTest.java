@@ -44,9 +44,19 @@ class ResNet50GoldenTest {
       assertEquals(new EncoderSpec("resnet50-trunc", Encoders.sha256(weights), "layer3", 224,
           1024), encoder.spec());
 
+      // Channels-last through oneDNN, the path the embed stage takes.
+      assertTrue(((GraphEncoder) encoder).channelsLast());
       INDArray folded = encoder.embed(input);
       assertArrayEquals(expected.shape(), folded.shape());
       double foldedDiff = maxAbsDiff(folded, expected);
+
+      // The DL4J graph with FastConvolution, the path without oneDNN.
+      double dl4jDiff;
+      try (PatchEncoder dl4j = ChannelsLastGraphTest.withoutChannelsLast(() ->
+          ChannelsLastGraphTest.load(EncoderRequest.of("resnet50-trunc").withWeights(weights)))) {
+        assertTrue(!((GraphEncoder) dl4j).channelsLast());
+        dl4jDiff = maxAbsDiff(dl4j.embed(input), expected);
+      }
 
       // The graph as loaded, before batch norms are folded into the convolutions.
       ComputationGraph graph = Architectures.RESNET50_TRUNC.build(224, 0);
@@ -56,10 +66,11 @@ class ResNet50GoldenTest {
       double unfoldedDiff = maxAbsDiff(graph.outputSingle(false, input), expected);
       graph.close();
 
-      System.out.printf("resnet50-trunc vs torchvision on %d IHC crops: max |diff| %.3g folded, "
-          + "%.3g unfolded (features up to %.3g)%n", input.size(0), foldedDiff, unfoldedDiff,
-          expected.maxNumber().doubleValue());
+      System.out.printf("resnet50-trunc vs torchvision on %d IHC crops: max |diff| %.3g folded "
+          + "channels-last, %.3g folded DL4J graph, %.3g unfolded (features up to %.3g)%n",
+          input.size(0), foldedDiff, dl4jDiff, unfoldedDiff, expected.maxNumber().doubleValue());
       assertTrue(foldedDiff <= TOLERANCE, "max |diff| " + foldedDiff + " > " + TOLERANCE);
+      assertTrue(dl4jDiff <= TOLERANCE, "DL4J graph max |diff| " + dl4jDiff);
       assertTrue(unfoldedDiff <= TOLERANCE, "unfolded max |diff| " + unfoldedDiff);
     }
   }

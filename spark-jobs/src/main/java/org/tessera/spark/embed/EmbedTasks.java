@@ -86,7 +86,8 @@ final class EmbedTasks {
               pre.toChw(rgb, edge, edge, input, i);
             }
             float[] features;
-            INDArray batch = Nd4j.create(java.util.Arrays.copyOf(input, n * 3 * size * size),
+            INDArray batch = Nd4j.create(n == s.batch() ? input
+                : java.util.Arrays.copyOf(input, n * 3 * size * size),
                 new long[] {n, 3, size, size}, 'c');
             synchronized (encoder) {
               features = encoder.embed(batch).castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT)
