@@ -49,9 +49,12 @@ import org.nd4j.nativeblas.NativeOpsHolder;
  * fresh arrays of 100 MB would be mapped and faulted in on every batch.
  *
  * <p>Only graphs made of the layers below compile ({@link #compile} returns empty otherwise, and
- * the caller runs the DL4J graph): NCHW convolutions (any activation, stride or padding; not
- * dilated, not SAME mode), max/average subsampling, batch norms left unfolded, activation layers,
- * element-wise Add (and {@link AddRelu}), and global average/max pooling as the output.
+ * the caller runs the DL4J graph): convolutions (any activation, stride or padding; not dilated,
+ * not SAME mode), max/average subsampling, batch norms left unfolded, activation layers,
+ * element-wise Add (and {@link AddRelu}), and global average/max pooling as the output, with no
+ * input preprocessors. The layers may be declared NCHW (the built-in encoders) or NHWC (Keras
+ * imports): this class runs them all NHWC and takes and returns what a {@link PatchEncoder}
+ * does, NCHW tiles in, vectors (or NCHW maps) out.
  * Not thread-safe: one thread runs it (the encoder's worker).
  */
 final class ChannelsLastGraph implements AutoCloseable {
@@ -118,6 +121,7 @@ final class ChannelsLastGraph implements AutoCloseable {
     Map<String, Integer> index = new HashMap<>();
     index.put(input, -1);
     List<Step> steps = new ArrayList<>();
+    java.util.Set<CNN2DFormat> formats = java.util.EnumSet.noneOf(CNN2DFormat.class);
     boolean vectorOut = false;
     for (String name : order) {
       if (vectorOut) {
@@ -128,8 +132,11 @@ final class ChannelsLastGraph implements AutoCloseable {
       for (int i = 0; i < in.length; i++) {
         in[i] = index.get(from.get(i));
       }
-      Step step = step(graph, conf.getVertices().get(name), name, in);
-      if (step == null) {
+      GraphVertex vertex = conf.getVertices().get(name);
+      Step step = step(graph, vertex, name, in);
+      CNN2DFormat format = format(vertex);
+      if (step == null || (format != null && formats.add(format) && formats.size() > 1)) {
+        // Mixed layouts would need DL4J's permutes between layers; left to DL4J.
         return Optional.empty();
       }
       vectorOut = step.kind == Kind.GLOBAL_AVG || step.kind == Kind.GLOBAL_MAX;
@@ -144,6 +151,21 @@ final class ChannelsLastGraph implements AutoCloseable {
       }
     }
     return Optional.of(new ChannelsLastGraph(steps));
+  }
+
+  /** The activation layout a layer declares; null for layers without one. */
+  private static CNN2DFormat format(GraphVertex vertex) {
+    if (!(vertex instanceof LayerVertex lv)) {
+      return null;
+    }
+    org.deeplearning4j.nn.conf.layers.Layer l = lv.getLayerConf().getLayer();
+    if (l instanceof ConvolutionLayer c) {
+      return c.getCnn2dDataFormat();
+    }
+    if (l instanceof SubsamplingLayer p) {
+      return p.getCnn2dDataFormat();
+    }
+    return l instanceof BatchNormalization b ? b.getCnn2DFormat() : null;
   }
 
   private static Step step(ComputationGraph graph, GraphVertex vertex, String name, int[] in) {
@@ -161,8 +183,7 @@ final class ChannelsLastGraph implements AutoCloseable {
     if (conf instanceof ConvolutionLayer c
         && (c.getClass() == ConvolutionLayer.class || c.getClass() == FastConvolution.class)) {
       // libnd4j 1.0.0-M2.1 fails to hand dilated NHWC convolutions to oneDNN.
-      if (c.getCnn2dDataFormat() != CNN2DFormat.NCHW
-          || c.getConvolutionMode() == ConvolutionMode.Same
+      if (c.getConvolutionMode() == ConvolutionMode.Same
           || !Arrays.equals(c.getDilation(), new int[] {1, 1})) {
         return null;
       }
@@ -173,7 +194,8 @@ final class ChannelsLastGraph implements AutoCloseable {
       s.padding = c.getPadding();
       s.dilation = c.getDilation();
       s.outChannels = (int) c.getNOut();
-      // OIHW -> [O, kh, kw, I], the layout libnd4j's conv2d takes with weightsFormat 2.
+      // DL4J keeps [O, I, kh, kw] whichever layout the layer's activations have; re-laid out as
+      // [O, kh, kw, I], the layout libnd4j's conv2d takes with weightsFormat 2.
       s.weights = layer.getParam(ConvolutionParamInitializer.WEIGHT_KEY)
           .permute(0, 2, 3, 1).dup('c');
       s.bias = c.hasBias()
@@ -186,7 +208,6 @@ final class ChannelsLastGraph implements AutoCloseable {
       SubsamplingLayer p = (SubsamplingLayer) conf;
       boolean max = p.getPoolingType() == org.deeplearning4j.nn.conf.layers.PoolingType.MAX;
       if (!(max || p.getPoolingType() == org.deeplearning4j.nn.conf.layers.PoolingType.AVG)
-          || p.getCnn2dDataFormat() != CNN2DFormat.NCHW
           || p.getConvolutionMode() == ConvolutionMode.Same) {
         return null;
       }
@@ -199,9 +220,6 @@ final class ChannelsLastGraph implements AutoCloseable {
       return s;
     }
     if (conf.getClass() == BatchNormalization.class) {
-      if (((BatchNormalization) conf).getCnn2DFormat() != CNN2DFormat.NCHW) {
-        return null;
-      }
       InferenceGraphs.BatchNormTerms t = InferenceGraphs.batchNormTerms(graph.getLayer(name));
       Step s = new Step(Kind.BATCH_NORM, name, in);
       s.mean = Nd4j.createFromArray(t.mean()).castTo(DataType.FLOAT);
@@ -217,8 +235,9 @@ final class ChannelsLastGraph implements AutoCloseable {
     }
     if (conf.getClass() == GlobalPoolingLayer.class) {
       GlobalPoolingLayer g = (GlobalPoolingLayer) conf;
-      if (!g.isCollapseDimensions() || (g.getPoolingDimensions() != null
-          && !Arrays.equals(g.getPoolingDimensions(), new int[] {2, 3}))) {
+      int[] dims = g.getPoolingDimensions();
+      if (!g.isCollapseDimensions() || (dims != null && !Arrays.equals(dims, new int[] {2, 3})
+          && !Arrays.equals(dims, new int[] {1, 2}))) {
         return null;
       }
       if (g.getPoolingType() == PoolingType.AVG) {

@@ -104,8 +104,7 @@ final class GraphEncoder implements PatchEncoder {
       }
       EncoderSpec spec = new EncoderSpec(name, weightsId, specCutLayer, inputSize, (int) dim,
           half ? "fp16" : "fp32");
-      ChannelsLastGraph channelsLast = inputFormat == CNN2DFormat.NCHW
-          && ChannelsLastGraph.available()
+      ChannelsLastGraph channelsLast = ChannelsLastGraph.available()
           ? ChannelsLastGraph.compile(graph, cutLayer).orElse(null) : null;
       encoder = new GraphEncoder(graph, channelsLast, spec, inputFormat, poolAxes);
       INDArray probe = encoder.embed(Nd4j.zeros(DataType.FLOAT, 1, 3, inputSize, inputSize));

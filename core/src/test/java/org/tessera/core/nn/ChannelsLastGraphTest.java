@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
@@ -71,6 +72,36 @@ class ChannelsLastGraphTest {
     }
   }
 
+  /** Layers declared NHWC (how Keras imports arrive): same weights layout, same results. */
+  @Test
+  void nhwcDeclaredLayersMatchDl4j() {
+    CNN2DFormat nhwc = CNN2DFormat.NHWC;
+    ComputationGraph source = new ComputationGraph(InferenceGraphsTest.graph(6)
+        .addLayer("conv", new ConvolutionLayer.Builder(3, 3).stride(2, 2).padding(1, 1).nOut(6)
+            .dataFormat(nhwc).activation(Activation.RELU).build(), "in")
+        .addLayer("pool", new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX)
+            .kernelSize(3, 3).stride(2, 2).padding(1, 1).dataFormat(nhwc).build(), "conv")
+        .addLayer("conv2", new ConvolutionLayer.Builder(3, 2).padding(1, 0).nOut(5)
+            .dataFormat(nhwc).activation(Activation.IDENTITY).build(), "pool")
+        .addLayer("bn", new BatchNormalization.Builder().dataFormat(nhwc).build(), "conv2")
+        .addLayer("relu", new ActivationLayer(Activation.RELU), "bn")
+        .addLayer("global", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), "relu")
+        .setOutputs("global")
+        .setInputTypes(InputType.convolutional(21, 17, 3, nhwc))
+        .build());
+    source.init();
+    InferenceGraphsTest.randomiseBatchNorms(source);
+    INDArray x = Nd4j.rand(DataType.FLOAT, 3, 3, 21, 17).subi(0.5);
+    INDArray expected = source.outputSingle(false, x.permute(0, 2, 3, 1).dup('c'));
+    ComputationGraph prepared = InferenceGraphs.prepare(source, "global", "test graph");
+    try (ChannelsLastGraph plan = ChannelsLastGraph.compile(prepared, "global").orElseThrow()) {
+      assertClose(expected, plan.features(x), 1e-5);
+    } finally {
+      prepared.close();
+      source.close();
+    }
+  }
+
   @Test
   void graphsWithOtherLayersDoNotCompile() {
     // libnd4j 1.0.0-M2.1 cannot hand dilated NHWC convolutions to oneDNN.
@@ -91,6 +122,15 @@ class ChannelsLastGraphTest {
         .build());
     g.init();
     assertFalse(ChannelsLastGraph.compile(g, "dense").isPresent());
+    ComputationGraph mixed = new ComputationGraph(InferenceGraphsTest.graph(1)
+        .addLayer("a", new ConvolutionLayer.Builder(3, 3).nIn(3).nOut(4).build(), "in")
+        .addLayer("b", new SubsamplingLayer.Builder().kernelSize(2, 2).stride(2, 2)
+            .dataFormat(CNN2DFormat.NHWC).build(), "a")
+        .setOutputs("b")
+        .build());
+    mixed.init();
+    assertTrue(ChannelsLastGraph.compile(mixed, "b").isEmpty(), "NCHW and NHWC layers mixed");
+    mixed.close();
     assertTrue(ChannelsLastGraph.compile(g, "conv").isEmpty(), "output must be the last step");
     g.close();
   }

@@ -78,6 +78,7 @@ class KerasModelEncoderTest {
     INDArray x = tiles();
     try (PatchEncoder e = Encoders.load(EncoderRequest.of(h5.toString()).withCutLayer("relu"))) {
       assertEquals(new EncoderSpec("seq.h5", Encoders.sha256(h5), "relu", SIZE, 4), e.spec());
+      assertTrue(((GraphEncoder) e).channelsLast(), "an NHWC import runs channels-last too");
       assertClose(expectedFeatures(x), e.embed(x));
     }
   }
