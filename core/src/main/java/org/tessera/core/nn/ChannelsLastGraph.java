@@ -19,6 +19,7 @@ import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.params.ConvolutionParamInitializer;
 import org.nd4j.linalg.activations.IActivation;
@@ -32,6 +33,7 @@ import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastSubOp;
 import org.nd4j.linalg.api.ops.impl.scalar.RectifiedLinear;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.AddOp;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.nativeblas.NativeOpsHolder;
 
 /**
@@ -50,12 +52,12 @@ import org.nd4j.nativeblas.NativeOpsHolder;
  *
  * <p>Only graphs made of the layers below compile ({@link #compile} returns empty otherwise, and
  * the caller runs the DL4J graph): convolutions (any activation, stride or padding; not dilated,
- * not SAME mode), max/average subsampling, batch norms left unfolded, activation layers,
- * element-wise Add (and {@link AddRelu}), and global average/max pooling as the output, with no
- * input preprocessors. The layers may be declared NCHW (the built-in encoders) or NHWC (Keras
- * imports): this class runs them all NHWC and takes and returns what a {@link PatchEncoder}
- * does, NCHW tiles in, vectors (or NCHW maps) out.
- * Not thread-safe: one thread runs it (the encoder's worker).
+ * not SAME mode), max/average subsampling, zero padding, batch norms left unfolded, activation
+ * layers, element-wise Add (and {@link AddRelu}), and global average/max pooling as the output,
+ * with no input preprocessors. The layers may be declared NCHW (the built-in encoders) or NHWC
+ * (Keras imports), not both: this class runs them all NHWC and takes and returns what a
+ * {@link PatchEncoder} does, NCHW tiles in, vectors (or NCHW maps) out. Not thread-safe: one
+ * thread runs it (the encoder's worker).
  */
 final class ChannelsLastGraph implements AutoCloseable {
 
@@ -159,6 +161,9 @@ final class ChannelsLastGraph implements AutoCloseable {
       return null;
     }
     org.deeplearning4j.nn.conf.layers.Layer l = lv.getLayerConf().getLayer();
+    if (l instanceof ZeroPaddingLayer z) {
+      return z.getDataFormat();
+    }
     if (l instanceof ConvolutionLayer c) {
       return c.getCnn2dDataFormat();
     }
@@ -226,6 +231,11 @@ final class ChannelsLastGraph implements AutoCloseable {
       s.weights = Nd4j.createFromArray(t.scale()).castTo(DataType.FLOAT);
       s.bias = Nd4j.createFromArray(t.beta()).castTo(DataType.FLOAT);
       // No activation: DL4J's batch norm layer ignores the one its configuration carries.
+      return s;
+    }
+    if (conf.getClass() == ZeroPaddingLayer.class) {
+      Step s = new Step(Kind.ZERO_PAD, name, in);
+      s.padding = ((ZeroPaddingLayer) conf).getPadding(); // top, bottom, left, right
       return s;
     }
     if (conf.getClass() == ActivationLayer.class) {
@@ -329,7 +339,8 @@ final class ChannelsLastGraph implements AutoCloseable {
   }
 
   private enum Kind {
-    CONV, MAX_POOL, AVG_POOL, BATCH_NORM, ACTIVATION, ADD, ADD_RELU, GLOBAL_AVG, GLOBAL_MAX
+    CONV, MAX_POOL, AVG_POOL, ZERO_PAD, BATCH_NORM, ACTIVATION, ADD, ADD_RELU, GLOBAL_AVG,
+    GLOBAL_MAX
   }
 
   private static final class Step {
@@ -363,6 +374,8 @@ final class ChannelsLastGraph implements AutoCloseable {
       return switch (kind) {
         case CONV, MAX_POOL, AVG_POOL -> new long[] {in[0],
             outSize(in[1], 0), outSize(in[2], 1), kind == Kind.CONV ? outChannels : in[3]};
+        case ZERO_PAD -> new long[] {in[0], in[1] + padding[0] + padding[1],
+            in[2] + padding[2] + padding[3], in[3]};
         default -> in.clone();
       };
     }
@@ -393,6 +406,13 @@ final class ChannelsLastGraph implements AutoCloseable {
             .addIntegerArguments(kernel[0], kernel[1], stride[0], stride[1], padding[0],
                 padding[1], dilation[0], dilation[1], 0, includePad ? 1 : 0, 1)
             .build());
+        case ZERO_PAD -> {
+          out.assign(0);
+          out.get(NDArrayIndex.all(),
+              NDArrayIndex.interval(padding[0], padding[0] + in[0].size(1)),
+              NDArrayIndex.interval(padding[2], padding[2] + in[0].size(2)),
+              NDArrayIndex.all()).assign(in[0]);
+        }
         case BATCH_NORM -> {
           Nd4j.exec(new BroadcastSubOp(in[0], mean, out, 3));
           Nd4j.exec(new BroadcastMulOp(out, weights, out, 3));
@@ -438,7 +458,7 @@ final class ChannelsLastGraph implements AutoCloseable {
       for (long d : shape) {
         n *= d;
       }
-      return data.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, n)).reshape('c', shape);
+      return data.get(NDArrayIndex.interval(0, n)).reshape('c', shape);
     }
   }
 

@@ -16,6 +16,7 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.layers.ZeroPaddingLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.Activation;
@@ -72,13 +73,17 @@ class ChannelsLastGraphTest {
     }
   }
 
-  /** Layers declared NHWC (how Keras imports arrive): same weights layout, same results. */
+  /**
+   * Layers declared NHWC (how Keras imports arrive, zero padding before a "valid" convolution
+   * included): same weights layout, same results.
+   */
   @Test
   void nhwcDeclaredLayersMatchDl4j() {
     CNN2DFormat nhwc = CNN2DFormat.NHWC;
     ComputationGraph source = new ComputationGraph(InferenceGraphsTest.graph(6)
+        .addLayer("pad", new ZeroPaddingLayer.Builder(2, 1, 0, 3).dataFormat(nhwc).build(), "in")
         .addLayer("conv", new ConvolutionLayer.Builder(3, 3).stride(2, 2).padding(1, 1).nOut(6)
-            .dataFormat(nhwc).activation(Activation.RELU).build(), "in")
+            .dataFormat(nhwc).activation(Activation.RELU).build(), "pad")
         .addLayer("pool", new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX)
             .kernelSize(3, 3).stride(2, 2).padding(1, 1).dataFormat(nhwc).build(), "conv")
         .addLayer("conv2", new ConvolutionLayer.Builder(3, 2).padding(1, 0).nOut(5)
