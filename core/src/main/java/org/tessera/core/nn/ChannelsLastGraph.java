@@ -51,8 +51,8 @@ import org.nd4j.nativeblas.NativeOpsHolder;
  * fresh arrays of 100 MB would be mapped and faulted in on every batch.
  *
  * <p>Only graphs made of the layers below compile ({@link #compile} returns empty otherwise, and
- * the caller runs the DL4J graph): convolutions (any activation, stride or padding; not dilated,
- * not SAME mode), max/average subsampling, zero padding, batch norms left unfolded, activation
+ * the caller runs the DL4J graph): convolutions (any activation, stride, padding or mode; not
+ * dilated), max/average subsampling, zero padding, batch norms left unfolded, activation
  * layers, element-wise Add (and {@link AddRelu}), and global average/max pooling as the output,
  * with no input preprocessors. The layers may be declared NCHW (the built-in encoders) or NHWC
  * (Keras imports), not both: this class runs them all NHWC and takes and returns what a
@@ -188,12 +188,12 @@ final class ChannelsLastGraph implements AutoCloseable {
     if (conf instanceof ConvolutionLayer c
         && (c.getClass() == ConvolutionLayer.class || c.getClass() == FastConvolution.class)) {
       // libnd4j 1.0.0-M2.1 fails to hand dilated NHWC convolutions to oneDNN.
-      if (c.getConvolutionMode() == ConvolutionMode.Same
-          || !Arrays.equals(c.getDilation(), new int[] {1, 1})) {
+      if (!Arrays.equals(c.getDilation(), new int[] {1, 1})) {
         return null;
       }
       Layer layer = graph.getLayer(name);
       Step s = new Step(Kind.CONV, name, in);
+      s.same = c.getConvolutionMode() == ConvolutionMode.Same;
       s.kernel = c.getKernelSize();
       s.stride = c.getStride();
       s.padding = c.getPadding();
@@ -212,11 +212,11 @@ final class ChannelsLastGraph implements AutoCloseable {
     if (conf.getClass() == SubsamplingLayer.class) {
       SubsamplingLayer p = (SubsamplingLayer) conf;
       boolean max = p.getPoolingType() == org.deeplearning4j.nn.conf.layers.PoolingType.MAX;
-      if (!(max || p.getPoolingType() == org.deeplearning4j.nn.conf.layers.PoolingType.AVG)
-          || p.getConvolutionMode() == ConvolutionMode.Same) {
+      if (!(max || p.getPoolingType() == org.deeplearning4j.nn.conf.layers.PoolingType.AVG)) {
         return null;
       }
       Step s = new Step(max ? Kind.MAX_POOL : Kind.AVG_POOL, name, in);
+      s.same = p.getConvolutionMode() == ConvolutionMode.Same;
       s.kernel = p.getKernelSize();
       s.stride = p.getStride();
       s.padding = p.getPadding();
@@ -354,6 +354,8 @@ final class ChannelsLastGraph implements AutoCloseable {
     int[] padding;
     int[] dilation;
     int outChannels;
+    /** SAME mode: output size ceil(in / stride), padding split as libnd4j and DL4J split it. */
+    boolean same;
     boolean includePad;
     /** A convolution's {@code [O, kh, kw, I]} weights; a batch norm's per-channel scale. */
     INDArray weights;
@@ -381,6 +383,9 @@ final class ChannelsLastGraph implements AutoCloseable {
     }
 
     private long outSize(long in, int axis) {
+      if (same) {
+        return (in + stride[axis] - 1) / stride[axis];
+      }
       long k = (long) (kernel[axis] - 1) * dilation[axis] + 1;
       return (in + 2L * padding[axis] - k) / stride[axis] + 1;
     }
@@ -394,7 +399,7 @@ final class ChannelsLastGraph implements AutoCloseable {
               .addOutputs(out)
               // kh, kw, sh, sw, ph, pw, dh, dw, same mode, NHWC, weights [O, kh, kw, I]
               .addIntegerArguments(kernel[0], kernel[1], stride[0], stride[1], padding[0],
-                  padding[1], dilation[0], dilation[1], 0, 1, 2);
+                  padding[1], dilation[0], dilation[1], same ? 1 : 0, 1, 2);
           Nd4j.exec(op.build());
           activate(out);
         }
@@ -404,7 +409,7 @@ final class ChannelsLastGraph implements AutoCloseable {
             .addOutputs(out)
             // ..., same mode, average divisor counts padding (1) or not (0), NHWC
             .addIntegerArguments(kernel[0], kernel[1], stride[0], stride[1], padding[0],
-                padding[1], dilation[0], dilation[1], 0, includePad ? 1 : 0, 1)
+                padding[1], dilation[0], dilation[1], same ? 1 : 0, includePad ? 1 : 0, 1)
             .build());
         case ZERO_PAD -> {
           out.assign(0);

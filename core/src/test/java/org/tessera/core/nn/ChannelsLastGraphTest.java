@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.deeplearning4j.nn.conf.CNN2DFormat;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
 import org.deeplearning4j.nn.conf.inputs.InputType;
@@ -74,8 +75,9 @@ class ChannelsLastGraphTest {
   }
 
   /**
-   * Layers declared NHWC (how Keras imports arrive, zero padding before a "valid" convolution
-   * included): same weights layout, same results.
+   * Layers declared NHWC (how Keras imports arrive: zero padding before a "valid" convolution,
+   * SAME-mode convolutions and pooling with odd sizes and stride 2): same weights layout, same
+   * results.
    */
   @Test
   void nhwcDeclaredLayersMatchDl4j() {
@@ -88,7 +90,14 @@ class ChannelsLastGraphTest {
             .kernelSize(3, 3).stride(2, 2).padding(1, 1).dataFormat(nhwc).build(), "conv")
         .addLayer("conv2", new ConvolutionLayer.Builder(3, 2).padding(1, 0).nOut(5)
             .dataFormat(nhwc).activation(Activation.IDENTITY).build(), "pool")
-        .addLayer("bn", new BatchNormalization.Builder().dataFormat(nhwc).build(), "conv2")
+        .addLayer("same", new ConvolutionLayer.Builder(3, 3).stride(2, 2).nOut(5)
+            .convolutionMode(ConvolutionMode.Same).dataFormat(nhwc).build(), "conv2")
+        .addLayer("same1", new ConvolutionLayer.Builder(3, 3).nOut(5)
+            .convolutionMode(ConvolutionMode.Same).dataFormat(nhwc).build(), "same")
+        .addLayer("samepool", new SubsamplingLayer.Builder(SubsamplingLayer.PoolingType.MAX)
+            .kernelSize(2, 2).stride(2, 2).convolutionMode(ConvolutionMode.Same).dataFormat(nhwc)
+            .build(), "same1")
+        .addLayer("bn", new BatchNormalization.Builder().dataFormat(nhwc).build(), "samepool")
         .addLayer("relu", new ActivationLayer(Activation.RELU), "bn")
         .addLayer("global", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), "relu")
         .setOutputs("global")
