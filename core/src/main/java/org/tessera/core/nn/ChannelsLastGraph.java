@@ -127,7 +127,7 @@ final class ChannelsLastGraph implements AutoCloseable {
     boolean vectorOut = false;
     for (String name : order) {
       if (vectorOut) {
-        return Optional.empty(); // nothing may follow a global pooling
+        return abandon(steps); // nothing may follow a global pooling
       }
       List<String> from = inputs.get(name);
       int[] in = new int[from.size()];
@@ -139,7 +139,10 @@ final class ChannelsLastGraph implements AutoCloseable {
       CNN2DFormat format = format(vertex);
       if (step == null || (format != null && formats.add(format) && formats.size() > 1)) {
         // Mixed layouts would need DL4J's permutes between layers; left to DL4J.
-        return Optional.empty();
+        if (step != null) {
+          steps.add(step);
+        }
+        return abandon(steps);
       }
       vectorOut = step.kind == Kind.GLOBAL_AVG || step.kind == Kind.GLOBAL_MAX;
       index.put(name, steps.size());
@@ -153,6 +156,12 @@ final class ChannelsLastGraph implements AutoCloseable {
       }
     }
     return Optional.of(new ChannelsLastGraph(steps));
+  }
+
+  /** Frees the re-laid-out weights of steps made before compiling gave up. */
+  private static Optional<ChannelsLastGraph> abandon(List<Step> steps) {
+    steps.forEach(Step::close);
+    return Optional.empty();
   }
 
   /** The activation layout a layer declares; null for layers without one. */
@@ -329,13 +338,7 @@ final class ChannelsLastGraph implements AutoCloseable {
   @Override
   public void close() {
     buffers.close();
-    for (Step s : steps) {
-      for (INDArray a : new INDArray[] {s.weights, s.bias, s.mean}) {
-        if (a != null && a.closeable()) {
-          a.close();
-        }
-      }
-    }
+    steps.forEach(Step::close);
   }
 
   private enum Kind {
@@ -437,6 +440,14 @@ final class ChannelsLastGraph implements AutoCloseable {
           }
         }
         default -> throw new IllegalStateException(kind + " has no array step");
+      }
+    }
+
+    void close() {
+      for (INDArray a : new INDArray[] {weights, bias, mean}) {
+        if (a != null && a.closeable()) {
+          a.close();
+        }
       }
     }
 
