@@ -453,7 +453,11 @@ final class ChannelsLastGraph implements AutoCloseable {
 
     private void activate(INDArray out) {
       if (!(activation instanceof ActivationIdentity)) {
-        activation.getActivation(out, false);
+        // DL4J's activations work in place; one that returns a new array is copied back.
+        INDArray result = activation.getActivation(out, false);
+        if (result != out) {
+          out.assign(result);
+        }
       }
     }
   }
