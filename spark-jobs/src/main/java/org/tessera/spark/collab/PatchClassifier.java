@@ -5,6 +5,7 @@ import java.io.Serializable;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.tessera.core.nn.SafeTensors;
+import org.tessera.core.optim.Losses;
 import org.tessera.spark.tile.LocalSlides;
 
 /**
@@ -51,23 +52,13 @@ record PatchClassifier(float[][] weight, float[] bias) implements Serializable {
           + "patch classifier takes " + weight[0].length + ": features from another encoder");
     }
     double[] z = new double[bias.length];
-    double max = Double.NEGATIVE_INFINITY;
     for (int c = 0; c < z.length; c++) {
       double s = bias[c];
       for (int i = 0; i < features.length; i++) {
         s += (double) weight[c][i] * features[i];
       }
       z[c] = s;
-      max = Math.max(max, s);
     }
-    double sum = 0;
-    for (int c = 0; c < z.length; c++) {
-      z[c] = Math.exp(z[c] - max);
-      sum += z[c];
-    }
-    for (int c = 0; c < z.length; c++) {
-      z[c] /= sum;
-    }
-    return z;
+    return Losses.softmax(z);
   }
 }

@@ -10,6 +10,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -18,6 +19,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import java.util.function.IntFunction;
 import org.apache.spark.SparkConf;
 import org.apache.spark.serializer.KryoRegistrator;
 import org.apache.spark.serializer.KryoSerializer;
@@ -71,16 +74,14 @@ public final class TesseraKryo implements KryoRegistrator {
   @Override
   public void registerClasses(Kryo kryo) {
     kryo.addDefaultSerializer(Record.class, new RecordSerializer());
-    ImmutableList list = new ImmutableList();
     for (Object sample : new Object[] {List.of(), List.of(1), List.of(1, 2, 3),
         List.of(1).subList(0, 1), Collections.unmodifiableList(new ArrayList<>()),
         Collections.unmodifiableList(new java.util.LinkedList<>()), Collections.emptyList()}) {
-      kryo.register(sample.getClass(), list);
+      kryo.register(sample.getClass(), ImmutableCollection.LIST);
     }
-    ImmutableSet set = new ImmutableSet();
     for (Object sample : new Object[] {Set.of(), Set.of(1), Set.of(1, 2, 3),
         Collections.unmodifiableSet(new LinkedHashSet<>()), Collections.emptySet()}) {
-      kryo.register(sample.getClass(), set);
+      kryo.register(sample.getClass(), ImmutableCollection.SET);
     }
     ImmutableMap map = new ImmutableMap();
     for (Object sample : new Object[] {Map.of(), Map.of(1, 1), Map.of(1, 1, 2, 2),
@@ -153,14 +154,28 @@ public final class TesseraKryo implements KryoRegistrator {
     }
   }
 
-  /** Elements, then an unmodifiable list of them (nulls allowed, as the unmodifiable views do). */
-  static final class ImmutableList extends Serializer<List<?>> {
-    ImmutableList() {
+  /**
+   * Elements, then an unmodifiable collection of them: a list ({@link #LIST}; nulls allowed, as
+   * the unmodifiable views do) or a set keeping their order ({@link #SET}).
+   */
+  static final class ImmutableCollection<C extends Collection<Object>>
+      extends Serializer<Collection<?>> {
+    static final ImmutableCollection<List<Object>> LIST =
+        new ImmutableCollection<>(ArrayList::new, Collections::unmodifiableList);
+    static final ImmutableCollection<Set<Object>> SET =
+        new ImmutableCollection<>(n -> new LinkedHashSet<>(), Collections::unmodifiableSet);
+
+    private final IntFunction<C> fresh;
+    private final Function<C, Collection<?>> seal;
+
+    private ImmutableCollection(IntFunction<C> fresh, Function<C, Collection<?>> seal) {
+      this.fresh = fresh;
+      this.seal = seal;
       setImmutable(true);
     }
 
     @Override
-    public void write(Kryo kryo, Output output, List<?> value) {
+    public void write(Kryo kryo, Output output, Collection<?> value) {
       output.writeVarInt(value.size(), true);
       for (Object e : value) {
         kryo.writeClassAndObject(output, e);
@@ -168,38 +183,13 @@ public final class TesseraKryo implements KryoRegistrator {
     }
 
     @Override
-    public List<?> read(Kryo kryo, Input input, Class<List<?>> type) {
+    public Collection<?> read(Kryo kryo, Input input, Class<Collection<?>> type) {
       int n = input.readVarInt(true);
-      List<Object> out = new ArrayList<>(n);
+      C out = fresh.apply(n);
       for (int i = 0; i < n; i++) {
         out.add(kryo.readClassAndObject(input));
       }
-      return Collections.unmodifiableList(out);
-    }
-  }
-
-  /** Elements, then an unmodifiable set keeping their order. */
-  static final class ImmutableSet extends Serializer<Set<?>> {
-    ImmutableSet() {
-      setImmutable(true);
-    }
-
-    @Override
-    public void write(Kryo kryo, Output output, Set<?> value) {
-      output.writeVarInt(value.size(), true);
-      for (Object e : value) {
-        kryo.writeClassAndObject(output, e);
-      }
-    }
-
-    @Override
-    public Set<?> read(Kryo kryo, Input input, Class<Set<?>> type) {
-      int n = input.readVarInt(true);
-      Set<Object> out = new LinkedHashSet<>();
-      for (int i = 0; i < n; i++) {
-        out.add(kryo.readClassAndObject(input));
-      }
-      return Collections.unmodifiableSet(out);
+      return seal.apply(out);
     }
   }
 
