@@ -71,18 +71,10 @@ final class ChannelsLastGraph implements AutoCloseable {
   private final int lastInputUse;
   private final Buffers buffers = new Buffers();
 
-  private ChannelsLastGraph(List<Step> steps) {
+  private ChannelsLastGraph(List<Step> steps, int lastInputUse) {
     this.steps = steps;
     this.outputStep = steps.size() - 1;
-    int last = -1;
-    for (int s = 0; s < steps.size(); s++) {
-      for (int i : steps.get(s).inputs) {
-        if (i < 0) {
-          last = s;
-        }
-      }
-    }
-    this.lastInputUse = last;
+    this.lastInputUse = lastInputUse;
   }
 
   /**
@@ -148,14 +140,17 @@ final class ChannelsLastGraph implements AutoCloseable {
       index.put(name, steps.size());
       steps.add(step);
     }
+    int lastInputUse = -1;
     for (int s = 0; s < steps.size(); s++) {
       for (int i : steps.get(s).inputs) {
         if (i >= 0) {
           steps.get(i).lastUse = s;
+        } else {
+          lastInputUse = s;
         }
       }
     }
-    return Optional.of(new ChannelsLastGraph(steps));
+    return Optional.of(new ChannelsLastGraph(steps, lastInputUse));
   }
 
   /** Frees the re-laid-out weights of steps made before compiling gave up. */
@@ -184,11 +179,11 @@ final class ChannelsLastGraph implements AutoCloseable {
 
   private static Step step(ComputationGraph graph, GraphVertex vertex, String name, int[] in) {
     if (vertex instanceof AddRelu) {
-      return in.length == 2 ? new Step(Kind.ADD_RELU, name, in) : null;
+      return in.length == 2 ? new Step(Kind.ADD_RELU, in) : null;
     }
     if (vertex.getClass() == ElementWiseVertex.class) {
       return ((ElementWiseVertex) vertex).getOp() == ElementWiseVertex.Op.Add && in.length >= 2
-          ? new Step(Kind.ADD, name, in) : null;
+          ? new Step(Kind.ADD, in) : null;
     }
     if (!(vertex instanceof LayerVertex lv) || lv.getPreProcessor() != null || in.length != 1) {
       return null;
@@ -201,7 +196,7 @@ final class ChannelsLastGraph implements AutoCloseable {
         return null;
       }
       Layer layer = graph.getLayer(name);
-      Step s = new Step(Kind.CONV, name, in);
+      Step s = new Step(Kind.CONV, in);
       s.same = c.getConvolutionMode() == ConvolutionMode.Same;
       s.kernel = c.getKernelSize();
       s.stride = c.getStride();
@@ -220,11 +215,11 @@ final class ChannelsLastGraph implements AutoCloseable {
     }
     if (conf.getClass() == SubsamplingLayer.class) {
       SubsamplingLayer p = (SubsamplingLayer) conf;
-      boolean max = p.getPoolingType() == org.deeplearning4j.nn.conf.layers.PoolingType.MAX;
-      if (!(max || p.getPoolingType() == org.deeplearning4j.nn.conf.layers.PoolingType.AVG)) {
+      boolean max = p.getPoolingType() == PoolingType.MAX;
+      if (!(max || p.getPoolingType() == PoolingType.AVG)) {
         return null;
       }
-      Step s = new Step(max ? Kind.MAX_POOL : Kind.AVG_POOL, name, in);
+      Step s = new Step(max ? Kind.MAX_POOL : Kind.AVG_POOL, in);
       s.same = p.getConvolutionMode() == ConvolutionMode.Same;
       s.kernel = p.getKernelSize();
       s.stride = p.getStride();
@@ -235,7 +230,7 @@ final class ChannelsLastGraph implements AutoCloseable {
     }
     if (conf.getClass() == BatchNormalization.class) {
       InferenceGraphs.BatchNormTerms t = InferenceGraphs.batchNormTerms(graph.getLayer(name));
-      Step s = new Step(Kind.BATCH_NORM, name, in);
+      Step s = new Step(Kind.BATCH_NORM, in);
       s.mean = Nd4j.createFromArray(t.mean()).castTo(DataType.FLOAT);
       s.weights = Nd4j.createFromArray(t.scale()).castTo(DataType.FLOAT);
       s.bias = Nd4j.createFromArray(t.beta()).castTo(DataType.FLOAT);
@@ -243,12 +238,12 @@ final class ChannelsLastGraph implements AutoCloseable {
       return s;
     }
     if (conf.getClass() == ZeroPaddingLayer.class) {
-      Step s = new Step(Kind.ZERO_PAD, name, in);
+      Step s = new Step(Kind.ZERO_PAD, in);
       s.padding = ((ZeroPaddingLayer) conf).getPadding(); // top, bottom, left, right
       return s;
     }
     if (conf.getClass() == ActivationLayer.class) {
-      Step s = new Step(Kind.ACTIVATION, name, in);
+      Step s = new Step(Kind.ACTIVATION, in);
       s.activation = ((ActivationLayer) conf).getActivationFn();
       return s;
     }
@@ -260,9 +255,9 @@ final class ChannelsLastGraph implements AutoCloseable {
         return null;
       }
       if (g.getPoolingType() == PoolingType.AVG) {
-        return new Step(Kind.GLOBAL_AVG, name, in);
+        return new Step(Kind.GLOBAL_AVG, in);
       }
-      return g.getPoolingType() == PoolingType.MAX ? new Step(Kind.GLOBAL_MAX, name, in) : null;
+      return g.getPoolingType() == PoolingType.MAX ? new Step(Kind.GLOBAL_MAX, in) : null;
     }
     return null;
   }
@@ -286,7 +281,7 @@ final class ChannelsLastGraph implements AutoCloseable {
     int batch = (int) nchw.size(0);
     buffers.prepare(batch);
     INDArray[] values = new INDArray[steps.size()];
-    Buffer inputBuffer = buffers.take(nchw.length() / batch, batch);
+    Buffer inputBuffer = buffers.take(nchw.length() / batch);
     INDArray x = inputBuffer.view(new long[] {batch, nchw.size(2), nchw.size(3), nchw.size(1)});
     x.assign(nchw.permute(0, 2, 3, 1));
     Buffer[] held = new Buffer[steps.size()];
@@ -302,7 +297,7 @@ final class ChannelsLastGraph implements AutoCloseable {
           result = step.kind == Kind.GLOBAL_AVG ? in[0].mean(1, 2) : in[0].max(1, 2);
         } else {
           long[] shape = step.outputShape(in[0].shape());
-          held[s] = buffers.take(shape[1] * shape[2] * shape[3], batch);
+          held[s] = buffers.take(shape[1] * shape[2] * shape[3]);
           values[s] = held[s].view(shape);
           step.run(in, values[s]);
         }
@@ -348,7 +343,6 @@ final class ChannelsLastGraph implements AutoCloseable {
 
   private static final class Step {
     final Kind kind;
-    final String name;
     final int[] inputs;
     /** Index of the last step reading this step's output; -1 when none does. */
     int lastUse = -1;
@@ -368,9 +362,8 @@ final class ChannelsLastGraph implements AutoCloseable {
     INDArray mean;
     IActivation activation;
 
-    Step(Kind kind, String name, int[] inputs) {
+    Step(Kind kind, int[] inputs) {
       this.kind = kind;
-      this.name = name;
       this.inputs = inputs;
     }
 
@@ -499,7 +492,7 @@ final class ChannelsLastGraph implements AutoCloseable {
     }
 
     /** A free buffer for {@code perImage} floats per image (best fit), or a new one. */
-    Buffer take(long perImage, int batch) {
+    Buffer take(long perImage) {
       Buffer best = null;
       for (Buffer b : free) {
         if (b.perImage >= perImage && (best == null || b.perImage < best.perImage)) {
@@ -510,7 +503,7 @@ final class ChannelsLastGraph implements AutoCloseable {
         free.remove(best);
         return best;
       }
-      Buffer b = new Buffer(perImage, Math.max(batch, capacity));
+      Buffer b = new Buffer(perImage, capacity);
       all.add(b);
       return b;
     }
