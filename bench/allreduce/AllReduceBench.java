@@ -12,6 +12,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.tessera.spark.sync.RingCollective;
 import org.tessera.spark.sync.RingEndpoint;
+import org.tessera.spark.sync.RingKey;
 import org.tessera.spark.sync.RingSettings;
 
 /**
@@ -56,8 +57,9 @@ public final class AllReduceBench {
     RingEndpoint e1 = RingEndpoint.bind(lo);
     List<InetSocketAddress> peers = List.of(e0.address(), e1.address());
     RingSettings settings = RingSettings.defaults().withSegmentBytes(SEGMENT);
-    Future<RingCollective> r1 = threads.submit(() -> e1.connect(1, peers, settings));
-    return List.of(e0.connect(0, peers, settings), r1.get());
+    RingKey key = RingKey.of(RingKey.generate(), "bench");
+    Future<RingCollective> r1 = threads.submit(() -> e1.connect(1, peers, settings, key));
+    return List.of(e0.connect(0, peers, settings, key), r1.get());
   }
 
   private static SocketChannel[] stream() throws Exception {
