@@ -29,7 +29,10 @@ public final class AllReduceBench {
 
   public static void main(String[] args) throws Exception {
     ExecutorService threads = Executors.newFixedThreadPool(2);
+    long setup = System.nanoTime();
     List<RingCollective> ring = ring(threads);
+    System.err.printf("ring setup (K=2: bind, connect, authenticate both connections): %.2f ms%n",
+        (System.nanoTime() - setup) / 1e6);
     SocketChannel[] stream = stream();
     for (String a : args) {
       int n = Integer.parseInt(a);
