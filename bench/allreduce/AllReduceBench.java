@@ -12,6 +12,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.tessera.spark.sync.RingCollective;
 import org.tessera.spark.sync.RingEndpoint;
+import org.tessera.spark.sync.RingKey;
 import org.tessera.spark.sync.RingSettings;
 
 /**
@@ -28,7 +29,10 @@ public final class AllReduceBench {
 
   public static void main(String[] args) throws Exception {
     ExecutorService threads = Executors.newFixedThreadPool(2);
+    long setup = System.nanoTime();
     List<RingCollective> ring = ring(threads);
+    System.err.printf("ring setup (K=2: bind, connect, authenticate both connections): %.2f ms%n",
+        (System.nanoTime() - setup) / 1e6);
     SocketChannel[] stream = stream();
     for (String a : args) {
       int n = Integer.parseInt(a);
@@ -56,8 +60,9 @@ public final class AllReduceBench {
     RingEndpoint e1 = RingEndpoint.bind(lo);
     List<InetSocketAddress> peers = List.of(e0.address(), e1.address());
     RingSettings settings = RingSettings.defaults().withSegmentBytes(SEGMENT);
-    Future<RingCollective> r1 = threads.submit(() -> e1.connect(1, peers, settings));
-    return List.of(e0.connect(0, peers, settings), r1.get());
+    RingKey key = RingKey.of(RingKey.generate(), "bench");
+    Future<RingCollective> r1 = threads.submit(() -> e1.connect(1, peers, settings, key));
+    return List.of(e0.connect(0, peers, settings, key), r1.get());
   }
 
   private static SocketChannel[] stream() throws Exception {

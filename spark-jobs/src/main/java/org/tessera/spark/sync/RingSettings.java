@@ -9,7 +9,8 @@ import java.time.Duration;
  *
  * @param timeout longest wait for a peer to send or accept any byte during an all-reduce; a peer
  *     that is dead, stalled or stuck in a different call makes the others fail after this long
- *     instead of hanging
+ *     instead of hanging; also, up to 10 s, how long a listener gives one connection to
+ *     complete its handshake before dropping it
  * @param connectWindow how long connecting to and accepting from the ring neighbours keeps
  *     retrying, so workers that start a little later than others still join
  * @param segmentBytes bytes encoded or decoded per socket buffer: bounds the direct memory per

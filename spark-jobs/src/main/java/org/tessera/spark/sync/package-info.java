@@ -9,7 +9,10 @@
  * task per worker in a <em>barrier stage</em>; the tasks exchange only "host:port" strings via
  * {@code BarrierTaskContext.allGather}, connect into a TCP ring and all-reduce directly between
  * executors with {@link org.tessera.spark.sync.RingCollective} (reduce-scatter then all-gather:
- * 2(K-1)/K of the data per worker per call, results bit-identical on every rank).
+ * 2(K-1)/K of the data per worker per call, results bit-identical on every rank). Every ring
+ * connection is authenticated with the stage's key before any tensor byte is read (see
+ * {@link org.tessera.spark.sync.RingEndpoint} and {@link org.tessera.spark.sync.RingKey}), so a
+ * stranger on the network cannot take a worker's place.
  *
  * <p>Limits, inherited from Spark's barrier execution mode:
  *

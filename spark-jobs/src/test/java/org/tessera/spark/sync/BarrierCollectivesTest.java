@@ -65,6 +65,21 @@ class BarrierCollectivesTest {
   }
 
   @Test
+  void inLocalModeTheRingListensOnLoopback() {
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    List<String> rings = BarrierCollectives.run(sc.parallelize(List.of(1, 2), 2), 2,
+        RingSettings.defaults(), (c, partition) -> {
+          c.allReduceSum(new double[1]);
+          return c.toString();
+        });
+    for (String ring : rings) {
+      // Both neighbours, as every rank reached them: only this machine can connect.
+      assertTrue(ring.matches(".*left rank \\d \\(127\\.0\\.0\\.1:\\d+\\), "
+          + "right rank \\d \\(127\\.0\\.0\\.1:\\d+\\).*"), ring);
+    }
+  }
+
+  @Test
   void repartitionsToTheRequestedNumberOfWorkers() {
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     List<Long> ids = new ArrayList<>();

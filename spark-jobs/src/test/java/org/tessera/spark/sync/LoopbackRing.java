@@ -21,6 +21,39 @@ final class LoopbackRing implements AutoCloseable {
   }
 
   static LoopbackRing open(int k, RingSettings settings) throws Exception {
+    return open(k, settings, sameKey(k), listeners -> listeners);
+  }
+
+  /** {@code k} keys with the same random bytes and ring name, one per rank. */
+  static List<RingKey> sameKey(int k) {
+    RingKey key = RingKey.of(RingKey.generate(), "loopback ring");
+    return java.util.Collections.nCopies(k, key);
+  }
+
+  /**
+   * Like {@link #open(int, RingSettings)} with rank r holding {@code keys.get(r)}; ranks 0 to
+   * k-2 start joining at once, rank k-1 only after {@code meanwhile} has run (with every rank's
+   * listening address), so whatever {@code meanwhile} does happens while rank 0's listener waits
+   * for its left neighbour.
+   */
+  static LoopbackRing open(int k, RingSettings settings, List<RingKey> keys, Meanwhile meanwhile)
+      throws Exception {
+    ExecutorService threads = Executors.newFixedThreadPool(k);
+    try {
+      List<RingCollective> ranks = new ArrayList<>();
+      for (Future<RingCollective> f : join(threads, k, settings, keys, meanwhile)) {
+        ranks.add(f.get(30, TimeUnit.SECONDS));
+      }
+      return new LoopbackRing(ranks, threads);
+    } catch (Exception | Error e) {
+      threads.shutdownNow();
+      throw e;
+    }
+  }
+
+  /** Starts the ranks' {@link RingEndpoint#connect} as {@link #open} does; futures by rank. */
+  static List<Future<RingCollective>> join(ExecutorService threads, int k, RingSettings settings,
+      List<RingKey> keys, Meanwhile meanwhile) throws Exception {
     List<RingEndpoint> endpoints = new ArrayList<>();
     List<InetSocketAddress> peers = new ArrayList<>();
     for (int r = 0; r < k; r++) {
@@ -28,17 +61,22 @@ final class LoopbackRing implements AutoCloseable {
       endpoints.add(e);
       peers.add(e.address());
     }
-    ExecutorService threads = Executors.newFixedThreadPool(k);
     List<Future<RingCollective>> joined = new ArrayList<>();
     for (int r = 0; r < k; r++) {
+      List<InetSocketAddress> dials = r == k - 1 ? meanwhile.run(peers) : peers;
       int rank = r;
-      joined.add(threads.submit(() -> endpoints.get(rank).connect(rank, peers, settings)));
+      joined.add(threads.submit(
+          () -> endpoints.get(rank).connect(rank, dials, settings, keys.get(rank))));
     }
-    List<RingCollective> ranks = new ArrayList<>();
-    for (Future<RingCollective> f : joined) {
-      ranks.add(f.get(30, TimeUnit.SECONDS));
-    }
-    return new LoopbackRing(ranks, threads);
+    return joined;
+  }
+
+  /**
+   * What a test does while the ring is being set up; returns the addresses rank k-1 dials
+   * (normally {@code listeners}, the ranks' own).
+   */
+  interface Meanwhile {
+    List<InetSocketAddress> run(List<InetSocketAddress> listeners) throws Exception;
   }
 
   /** What each rank does, on its own thread. */

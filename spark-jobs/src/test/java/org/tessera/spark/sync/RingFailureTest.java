@@ -109,7 +109,7 @@ class RingFailureTest {
     absent.close();
     long start = System.nanoTime();
     java.io.IOException e = assertThrows(java.io.IOException.class, () -> alone.connect(0, peers,
-        SHORT.withConnectWindow(Duration.ofSeconds(1))));
+        SHORT.withConnectWindow(Duration.ofSeconds(1)), LoopbackRing.sameKey(1).get(0)));
     assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(5));
     assertTrue(e.getMessage().contains("could not connect to rank 1 (127.0.0.1:"), e.getMessage());
   }
