@@ -99,8 +99,10 @@ public final class TrainStage {
       labelText = new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
     LabelTable table = LabelTable.parse(s.labels(), labelText, s.classes());
-    List<Splits.Split> splits = splits(table, s);
+    // Features for every labelled slide first: a wrong --features or labels file is the more
+    // likely mistake, and splits of slides that are not there say nothing useful.
     Map<String, Long> tileCounts = featureSlides(spark, conf, featRoot, table);
+    List<Splits.Split> splits = splits(table, s);
 
     ObjectNode config = JSON.createObjectNode();
     config.set("settings", JSON.valueToTree(s));
@@ -238,16 +240,7 @@ public final class TrainStage {
     if (table.hasSplitColumn()) {
       return List.of(Splits.given(table, s.valFraction(), s.seed()));
     }
-    IllegalArgumentException last = null;
-    for (int k = 5; k >= 2; k--) {
-      try {
-        Splits.Split f = Splits.kFold(table, k, s.valFraction(), s.seed()).get(0);
-        return List.of(new Splits.Split("holdout", f.train(), f.val(), f.test()));
-      } catch (IllegalArgumentException e) {
-        last = e;
-      }
-    }
-    throw last;
+    return List.of(Splits.patientHoldOut(table, s.valFraction(), s.seed()));
   }
 
   private static Map<String, Integer> labels(LabelTable table, Set<String> ids) {
