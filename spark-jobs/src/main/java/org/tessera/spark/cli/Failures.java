@@ -33,6 +33,8 @@ final class Failures {
 
   /** Set when the JVM is shutting down under a running command (SIGTERM, SIGINT). */
   static final AtomicBoolean STOPPING = new AtomicBoolean();
+  /** Set by whichever says "interrupted" first: the stopped command or the shutdown hook. */
+  static final AtomicBoolean ANNOUNCED = new AtomicBoolean();
 
   private Failures() {}
 
@@ -188,8 +190,10 @@ final class Failures {
     if (!expected(e) && !interrupted(e) && log != null && !verbose) {
       line += " (stack trace in " + log + "; --verbose prints it)";
     }
-    err.println(line);
-    err.flush();
+    if (!STOPPING.get() || ANNOUNCED.compareAndSet(false, true)) {
+      err.println(line);
+      err.flush();
+    }
     return interrupted(e) ? 130 : 1;
   }
 }

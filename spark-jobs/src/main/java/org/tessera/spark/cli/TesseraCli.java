@@ -35,7 +35,7 @@ import picocli.CommandLine.ScopeType;
         CommandLine.HelpCommand.class})
 public final class TesseraCli {
   /** How long a stopping JVM waits for the command to report its interruption itself. */
-  private static final long STOP_GRACE_SECONDS = 10;
+  private static final long STOP_GRACE_SECONDS = 5;
 
   @Option(names = "--verbose", scope = ScopeType.INHERIT,
       description = "On failure, print the stack trace on stderr too (it always goes to the log "
@@ -56,7 +56,8 @@ public final class TesseraCli {
       // command fails and reports the interruption; if it does not in time, say it here.
       Failures.STOPPING.set(true);
       try {
-        if (!reported.await(STOP_GRACE_SECONDS, TimeUnit.SECONDS)) {
+        if (!reported.await(STOP_GRACE_SECONDS, TimeUnit.SECONDS)
+            && Failures.ANNOUNCED.compareAndSet(false, true)) {
           System.err.println(command + ": " + Failures.INTERRUPTED);
         }
       } catch (InterruptedException e) {
