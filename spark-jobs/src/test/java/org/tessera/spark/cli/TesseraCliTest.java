@@ -231,6 +231,10 @@ public class TesseraCliTest {
     assertTrue(hasStackTrace(verbose.err()), verbose.err());
     List<String> lines = verbose.err().strip().lines().toList();
     assertTrue(lines.get(lines.size() - 1).startsWith("tessera inspect: "), verbose.err());
+    // The option is global: after the subcommand too.
+    Result after = cli("inspect", "--verbose", table.toString());
+    assertEquals(1, after.code(), after.err());
+    assertTrue(hasStackTrace(after.err()), after.err());
   }
 
   @Test
