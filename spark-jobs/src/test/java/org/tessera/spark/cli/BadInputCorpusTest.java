@@ -51,6 +51,7 @@ class BadInputCorpusTest {
   static Path unevaluated;
   static Path unfinished;
   static Path kept;
+  static Path noTiles;
   static Path nope;
 
   @BeforeAll
@@ -82,6 +83,13 @@ class BadInputCorpusTest {
         "attention.parquet")) {
       delete(unfinished.resolve(done));
     }
+    // A tile output whose only slide failed: its tile index is empty.
+    Path unreadable = tmp.resolve("unreadable-slides");
+    Files.createDirectories(unreadable);
+    Files.write(unreadable.resolve("zero-bytes.svs"), new byte[0]);
+    noTiles = tmp.resolve("no-tiles");
+    ok(cli("tile", "--slides", unreadable.toString(), "--out", noTiles.toString(),
+        "--assume-mpp", "0.5"));
     // Folders of other commands' outputs: they must stay as they are (here, one file).
     kept = tmp.resolve("kept");
     Files.createDirectories(kept);
@@ -172,6 +180,9 @@ class BadInputCorpusTest {
             "--encoder", "small-cnn", "--random-init"), "nope"),
         c("embed: a folder that is no tile output", featOut, a("embed", "--tiles", slides,
             "--out", feat, "--encoder", "small-cnn", "--random-init"), s),
+        c("embed: an empty tile index", List.of(noTiles), a("embed", "--tiles", noTiles,
+            "--out", tmp.resolve("no-features"), "--encoder", "small-cnn", "--random-init"),
+            "no-tiles"),
         c("embed: --batch 0", featOut, a("embed", "--tiles", tiles, "--out", feat, "--encoder",
             "small-cnn", "--random-init", "--batch", "0"), "--batch"),
         c("embed: unknown encoder", featOut, a("embed", "--tiles", tiles, "--out", feat,
