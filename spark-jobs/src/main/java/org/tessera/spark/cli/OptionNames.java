@@ -26,7 +26,10 @@ final class OptionNames {
   /** Record fields whose option is not named after them, where the command has that option. */
   private static final Map<String, String> ALIASES = Map.of(
       "learningRate", "--lr",
-      "minLearningRate", "--min-lr");
+      "minLearningRate", "--min-lr",
+      "hiddenDim", "--hidden",
+      "clamInstanceWeight", "--clam-weight",
+      "transmilLandmarks", "--landmarks");
 
   private OptionNames() {}
 

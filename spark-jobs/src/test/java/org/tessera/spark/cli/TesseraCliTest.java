@@ -203,6 +203,11 @@ public class TesseraCliTest {
     assertTrue(patchLr.err().contains("--patch-lr"), patchLr.err());
     assertFalse(patchLr.err().contains("learningRate"), patchLr.err());
 
+    Result momentum = cli("train", "--features", tmp.toString(), "--labels", "l.csv", "--model",
+        "mean", "--out", tmp.resolve("run").toString(), "--momentum", "1.5");
+    assertEquals(1, momentum.code());
+    assertTrue(momentum.err().contains("--momentum=1.5"), momentum.err());
+
     Result slides = cli("synth", "--out", tmp.resolve("s").toString(), "--slides", "0");
     assertEquals(1, slides.code());
     assertTrue(slides.err().contains("--slides"), slides.err());
