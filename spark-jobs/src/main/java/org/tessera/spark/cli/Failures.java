@@ -109,7 +109,8 @@ final class Failures {
     }
     String msg = Errors.oneLine(r);
     if (r instanceof IllegalArgumentException || r instanceof IOException
-        || r instanceof IllegalStateException || r instanceof UnsupportedOperationException) {
+        || r instanceof IllegalStateException || r instanceof UnsupportedOperationException
+        || (r.getClass() == RuntimeException.class && r.getMessage() != null)) {
       return msg;
     }
     // Anything else is unexpected: its type helps whoever reads the line.

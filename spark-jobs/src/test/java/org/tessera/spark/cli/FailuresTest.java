@@ -53,6 +53,9 @@ class FailuresTest {
     assertTrue(Failures.expected(new IOException("x does not exist")));
     assertFalse(Failures.expected(new NullPointerException("y")));
     assertEquals("NullPointerException: y", Failures.describe(new NullPointerException("y")));
+    // A plain RuntimeException's type says nothing (Parquet's "is not a Parquet file").
+    assertEquals("f is not a Parquet file", Failures.describe(new RuntimeException(
+        "f is not a Parquet file")));
   }
 
   @Test
