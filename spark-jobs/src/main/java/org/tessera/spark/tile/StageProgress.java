@@ -40,6 +40,7 @@ public final class StageProgress implements AutoCloseable {
   private final SparkListener heartbeats;
   private volatile long totalItems = -1;
   private volatile boolean closed;
+  private String lastLine;
 
   public StageProgress(SparkContext sc, String stage, long totalUnits, PrintStream out) {
     this(sc, stage, totalUnits, -1, out);
@@ -170,10 +171,17 @@ public final class StageProgress implements AutoCloseable {
       // Also every 10 s while nothing moves, so a long first task shows the time going by.
       boolean quiet = System.nanoTime() - printed >= 10_000_000_000L;
       if (!closed && (now != last || quiet)) {
-        out.println(line());
+        print(line());
         last = now;
         printed = System.nanoTime();
       }
+    }
+  }
+
+  private synchronized void print(String line) {
+    if (!line.equals(lastLine)) {
+      out.println(line);
+      lastLine = line;
     }
   }
 
@@ -187,6 +195,6 @@ public final class StageProgress implements AutoCloseable {
     closed = true;
     ticker.interrupt();
     sc.removeSparkListener(heartbeats);
-    out.println(line());
+    print(line());
   }
 }
