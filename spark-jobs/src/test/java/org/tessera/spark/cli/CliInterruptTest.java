@@ -46,7 +46,7 @@ class CliInterruptTest {
       for (String line = out.readLine(); line != null; line = out.readLine()) {
         if (line.startsWith("[tile]") && line.contains("to process")) {
           listed = true;
-          Thread.sleep(1500);
+          Thread.sleep(500);
           p.destroy(); // SIGTERM
           break;
         }
