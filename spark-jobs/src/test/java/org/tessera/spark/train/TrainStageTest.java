@@ -179,6 +179,21 @@ class TrainStageTest {
   }
 
   @Test
+  void everyEpochLineGivesItsTimeAndAnEta(@TempDir Path dir) throws Exception {
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    TrainStage.run(spark, settings(dir.resolve("run"), 3, 0), new PrintStream(bytes, true,
+        java.nio.charset.StandardCharsets.UTF_8));
+    List<String> epochs = bytes.toString(java.nio.charset.StandardCharsets.UTF_8).lines()
+        .filter(l -> l.contains(": epoch ")).toList();
+    assertEquals(3, epochs.size(), epochs.toString());
+    for (String line : epochs) {
+      assertTrue(line.matches(".* \\d+\\.\\d s/epoch  ETA \\d+:\\d\\d:\\d\\d.*"), line);
+    }
+    assertTrue(epochs.get(0).contains("at most"), "epochs left: " + epochs.get(0));
+    assertTrue(epochs.get(2).contains("ETA 0:00:00"), "the last epoch: " + epochs.get(2));
+  }
+
+  @Test
   void theHoldOutOfASmallCohortSaysWhatItNeedsAfterTheFeaturesAreFound(@TempDir Path dir)
       throws Exception {
     TrainSettings s = settings(dir.resolve("run"), 2, 0);
