@@ -243,6 +243,27 @@ public class TesseraCliTest {
   }
 
   @Test
+  void embedProgressCountsTilesOfTheKnownTotal() throws Exception {
+    Path slides = SparkTestSupport.cohort().resolve(SynthCohort.SLIDES_DIR);
+    Path tiles = tmp.resolve("tiles");
+    Result tile = cli("tile", "--slides", slides.toString(), "--out", tiles.toString(),
+        "--assume-mpp", "0.5");
+    assertEquals(0, tile.code(), tile.err());
+    Result embed = cli("embed", "--tiles", tiles.toString(), "--out",
+        tmp.resolve("feat").toString(), "--encoder", "small-cnn", "--random-init",
+        "--input-size", "32");
+    assertEquals(0, embed.code(), embed.err());
+    List<String> progress = embed.out().lines().filter(l -> l.startsWith("[embed] ")
+        && l.contains(" slides | ")).toList();
+    assertFalse(progress.isEmpty(), embed.out());
+    for (String line : progress) {
+      // Tiles of the known total, so the ETA never waits for a whole slide.
+      assertTrue(line.matches("\\[embed] \\d+/6 slides \\| [\\d,]+/[\\d,]+ tiles \\| .*"), line);
+      assertFalse(line.endsWith("ETA ?"), line);
+    }
+  }
+
+  @Test
   void inspectOnAFolderThatIsNoTesseraOutputSaysSo() throws Exception {
     Path folder = tmp.resolve("notes");
     java.nio.file.Files.createDirectories(folder);
