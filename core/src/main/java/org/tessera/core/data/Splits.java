@@ -141,6 +141,37 @@ public final class Splits {
   }
 
   /**
+   * One patient-grouped, stratified hold-out over all rows, for a table without a split column:
+   * fold 0 of a {@link #kFold} split with 5 folds, or fewer when a class has fewer patients (at
+   * least 2 of every class, one to test on and one to train on).
+   */
+  public static Split patientHoldOut(LabelTable table, double valFraction, long seed) {
+    checkFraction(valFraction);
+    if (table.classes().size() < 2) {
+      throw new IllegalArgumentException(table.source() + " has only class "
+          + String.join("", table.classes()) + ": training needs slides of at least two classes");
+    }
+    Map<Integer, List<String>> byClass = patientsByMainLabel(table, slidesByPatient(table, null));
+    int fewest = Integer.MAX_VALUE;
+    String smallest = null;
+    for (int c = 0; c < table.classes().size(); c++) {
+      int n = byClass.getOrDefault(c, List.of()).size();
+      if (n < fewest) {
+        fewest = n;
+        smallest = table.classes().get(c);
+      }
+    }
+    if (fewest < 2) {
+      throw new IllegalArgumentException("the hold-out split (--folds 0 and no split column in "
+          + table.source() + ") needs at least 2 patients of every class, one to test on and one "
+          + "to train on, but class " + smallest + " has " + fewest + ": add patients of that "
+          + "class, or give the table a split column (train, val or test per row)");
+    }
+    Split f = kFold(table, Math.min(5, fewest), valFraction, seed).get(0);
+    return new Split("holdout", f.train(), f.val(), f.test());
+  }
+
+  /**
    * Splits {@code train} slides into train and val by patient: per main label,
    * {@code round(valFraction * patients)} patients, at least one when the class has two or more
    * (so validation sees every class it can) and never all of them (so training does too).

@@ -141,6 +141,23 @@ class SplitsTest {
   }
 
   @Test
+  void thePatientHoldOutIsFoldZeroOfAsManyFoldsAsTheSmallestClassAllows() {
+    LabelTable t = oneSlidePatients(10, 3);
+    Splits.Split f = Splits.kFold(t, 3, 0.2, 7).get(0);
+    assertEquals(new Splits.Split("holdout", f.train(), f.val(), f.test()),
+        Splits.patientHoldOut(t, 0.2, 7));
+    LabelTable big = oneSlidePatients(10, 12);
+    Splits.Split five = Splits.kFold(big, 5, 0.2, 7).get(0);
+    assertEquals(five.test(), Splits.patientHoldOut(big, 0.2, 7).test());
+
+    String msg = assertThrows(IllegalArgumentException.class,
+        () -> Splits.patientHoldOut(oneSlidePatients(10, 1), 0.2, 7)).getMessage();
+    assertTrue(msg.startsWith("the hold-out split (--folds 0 and no split column in labels.csv)")
+        && msg.contains("class c1 has 1"), msg);
+    assertFalse(msg.contains("folds need"), msg);
+  }
+
+  @Test
   void givenSplitsAreKept() {
     LabelTable t = LabelTable.parse("labels.csv", "slide_id,label,split\n"
         + "a,x,train\nb,y,train\nc,x,val\nd,y,test\n", List.of());

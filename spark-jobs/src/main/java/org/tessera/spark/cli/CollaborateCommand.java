@@ -1,5 +1,6 @@
 package org.tessera.spark.cli;
 
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.tessera.core.collab.PseudoLabeler;
 import org.tessera.core.nn.mil.MilModel;
@@ -139,8 +140,9 @@ final class CollaborateCommand implements Callable<Integer> {
         new TrainLoop.Settings(epochs, patience, 0), positiveClass, negativeClass,
         new PseudoLabeler.Schedule(pseudoFraction, pseudoFractionStep, pseudoFractionMax),
         patchEpochs, patchPatience, patchBatch, shards,
-        OptimizerConfig.defaults("adam").withLearningRate(patchLr)
-            .withWeightDecay(patchWeightDecay),
+        OptionNames.as(Map.of("learningRate", "--patch-lr", "weightDecay",
+            "--patch-weight-decay"), () -> OptimizerConfig.defaults("adam")
+                .withLearningRate(patchLr).withWeightDecay(patchWeightDecay)),
         masks, cacheDir);
   }
 

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.spark.sql.SparkSession;
+import org.tessera.core.nn.mil.MilModel;
 import org.tessera.core.optim.OptimizerConfig;
 import org.tessera.core.train.TrainLoop;
 import org.tessera.spark.embed.EmbedSettings;
@@ -74,6 +75,24 @@ final class DemoCommand implements Callable<Integer> {
     CohortParams params = CohortParams.defaults().withSlides(slides).withSeed(seed)
         .withSize(width, height).withLesionContrast(lesionContrast);
 
+    // Every stage's settings first, so a bad option stops the demo before it makes anything.
+    if (!MilModel.MODELS.contains(model)) {
+      throw new IllegalArgumentException("--model " + model + " is not one of "
+          + String.join(", ", MilModel.MODELS));
+    }
+    // Half the synthetic slides are generic TIFFs, which carry no pixel size: state it.
+    TilingParams tiling = new TilingParams(0.5, 256, 256, 0.5, 16, params.mpp(),
+        TissueParams.defaults());
+    TileSettings settings = new TileSettings(tiling, false, "jpeg", 90, 2000, false,
+        RunOptions.DEFAULT_CACHE_DIR);
+    EmbedSettings embed = new EmbedSettings("small-cnn", "", "", true, seed, 0, 32, "none", "",
+        4000, false, settings.cacheDir());
+    TrainSettings train = new TrainSettings(features.toString(),
+        cohort.resolve(SynthCohort.LABELS_CSV).toString(), run.toString(), List.of(), workers,
+        seed, 0, 0.2, 8, "small-cnn", HeadOptions.of(model),
+        OptimizerConfig.defaults("adam").withLearningRate(2e-4).withWeightDecay(1e-5),
+        new TrainLoop.Settings(epochs, 10, 0), false);
+
     System.out.println("== 1/6 synth: " + slides + " synthetic slides -> " + cohort);
     if (Files.exists(cohort.resolve(SynthCohort.MASKS_DIR).resolve(SynthCohort.MASKS_JSON))) {
       System.out.println("   already there, skipped");
@@ -83,29 +102,17 @@ final class DemoCommand implements Callable<Integer> {
 
     System.out.println("== 2/6 tile: tissue detection and a 256 px grid at 0.5 um/px -> " + tiles);
     SparkSession session = spark.session("tessera demo");
-    // Half the synthetic slides are generic TIFFs, which carry no pixel size: state it.
-    TilingParams tiling = new TilingParams(0.5, 256, 256, 0.5, 16, params.mpp(),
-        TissueParams.defaults());
-    TileSettings settings = new TileSettings(tiling, false, "jpeg", 90, 2000, false,
-        RunOptions.DEFAULT_CACHE_DIR);
     TileStage.Summary summary = TileStage.run(session,
         cohort.resolve(SynthCohort.SLIDES_DIR).toString(), tiles.toString(), settings, System.out);
     System.out.println(summary.describe());
 
     System.out.println("== 3/6 embed: small-cnn (seeded random weights) features of every tile -> "
         + features);
-    EmbedSettings embed = new EmbedSettings("small-cnn", "", "", true, seed, 0, 32, "none", "",
-        4000, false, settings.cacheDir());
     EmbedStage.Summary embedded = EmbedStage.run(session, tiles.toString(), features.toString(),
         embed, System.out);
     System.out.println(embedded.describe());
 
     System.out.println("== 4/6 train: " + model + " on " + workers + " workers -> " + run);
-    TrainSettings train = new TrainSettings(features.toString(),
-        cohort.resolve(SynthCohort.LABELS_CSV).toString(), run.toString(), List.of(), workers,
-        seed, 0, 0.2, 8, "small-cnn", HeadOptions.of(model),
-        OptimizerConfig.defaults("adam").withLearningRate(2e-4).withWeightDecay(1e-5),
-        new TrainLoop.Settings(epochs, 10, 0), false);
     TrainStage.Summary trained = TrainStage.run(session, train, System.out);
     System.out.println(trained.describe());
 

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -13,6 +14,7 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
 import org.tessera.core.collab.PatchClasses;
+import org.tessera.core.data.LabelTable;
 import org.tessera.core.image.TilePreprocessor;
 import org.tessera.spark.embed.EmbedSettings;
 import org.tessera.spark.embed.EmbedStage;
@@ -22,6 +24,7 @@ import org.tessera.spark.io.AtomicFiles;
 import org.tessera.spark.io.HadoopConf;
 import org.tessera.spark.io.FeatureTable;
 import org.tessera.spark.io.FiniteJson;
+import org.tessera.spark.io.SlideTable;
 import org.tessera.spark.report.CollaborateReport;
 import org.tessera.spark.train.TrainSettings;
 import org.tessera.spark.train.TrainStage;
@@ -67,6 +70,7 @@ public final class CollaborateStage {
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     Path run = HadoopConf.qualify(conf, s.out());
     Path tiles = HadoopConf.qualify(conf, s.tiles());
+    requireInputs(conf, tiles, s);
     claim(conf, run, s);
     List<RoundRecord> records = new ArrayList<>();
     EmbedSettings start = embedSettings(s, Optional.empty());
@@ -185,6 +189,35 @@ public final class CollaborateStage {
       throws IOException {
     byte[] bytes = FiniteJson.bytes(records);
     AtomicFiles.writeStream(conf, new Path(run, ROUNDS), o -> o.write(bytes));
+  }
+
+  /**
+   * The tile output, the labels (read and checked as training will) and a starting weights file
+   * are there, before the RUN is claimed: a mistyped path leaves nothing behind.
+   */
+  private static void requireInputs(Configuration conf, Path tiles, CollaborateSettings s)
+      throws IOException {
+    if (!tiles.getFileSystem(conf).exists(new Path(tiles, SlideTable.DIR))) {
+      throw new IOException(s.tiles() + " is not a tile output (no " + SlideTable.DIR
+          + "/ folder): run tessera tile first and pass its --out as --tiles");
+    }
+    Path labels = HadoopConf.qualify(conf, s.labels());
+    FileSystem lfs = labels.getFileSystem(conf);
+    if (!lfs.exists(labels)) {
+      throw new IOException("--labels " + s.labels() + " does not exist: give the CSV of "
+          + "slide_id,label[,patient_id][,split]");
+    }
+    try (var in = lfs.open(labels)) {
+      LabelTable.parse(s.labels(), new String(in.readAllBytes(), StandardCharsets.UTF_8),
+          List.of());
+    }
+    if (!s.weights().isEmpty()) {
+      Path weights = HadoopConf.qualify(conf, s.weights());
+      if (!weights.getFileSystem(conf).exists(weights)) {
+        throw new IOException("--weights " + s.weights() + " does not exist: give the encoder's "
+            + "safetensors file, or --random-init");
+      }
+    }
   }
 
   /** Records the settings; a RUN made with other settings is refused in one line. */

@@ -126,6 +126,11 @@ final class EncoderTrainingStage {
           + "to give its pseudo-labelled tiles (see the patches line above)");
     }
     parts.sort(String::compareTo);
+    String shortfall = PatchSchedule.shortfall(round, trainShardSizes(spark, parts, s.shards()),
+        s.patchBatch(), s.perShard());
+    if (shortfall != null) {
+      throw new IllegalArgumentException(shortfall);
+    }
     Map<String, float[]> initial = initialState(conf, s, round, classes, preprocessing
         .inputSize(), prev);
     float[] mean = {preprocessing.mean().red(), preprocessing.mean().green(),
@@ -169,6 +174,17 @@ final class EncoderTrainingStage {
     AtomicFiles.writeStream(conf, dirs.encoderResult(), o -> o.write(result));
     console.println(summary.describe());
     return summary;
+  }
+
+  /** Training patches per shard in the round's patch set (its small columns only). */
+  private static double[] trainShardSizes(SparkSession spark, List<String> parts, int shards) {
+    double[] sizes = new double[shards];
+    for (org.apache.spark.sql.Row r : spark.read().parquet(parts.toArray(String[]::new))
+        .where(org.apache.spark.sql.functions.col("set").equalTo(PseudoLabelStage.TRAIN))
+        .groupBy("shard").count().collectAsList()) {
+      sizes[r.getInt(0)] = r.getLong(1);
+    }
+    return sizes;
   }
 
   /** Rank 0 reports per epoch on the executor's stdout; the others stay quiet. */

@@ -55,6 +55,29 @@ final class PatchSchedule {
     return min;
   }
 
+  /**
+   * Why the training patches of a round cannot make one global batch, naming the options to
+   * change; null when they can. Checked on the driver once the patch set is cut, before any
+   * worker starts.
+   */
+  static String shortfall(int round, double[] shardSizes, int patchBatch, int perShard) {
+    if (steps(shardSizes, perShard) > 0) {
+      return null;
+    }
+    long total = 0;
+    long smallest = Long.MAX_VALUE;
+    for (double n : shardSizes) {
+      total += (long) n;
+      smallest = Math.min(smallest, (long) n);
+    }
+    return "round " + round + ": the E-step gave " + total + " training patches, too few for one "
+        + "global batch of " + patchBatch + " (--patch-batch " + patchBatch + " takes "
+        + perShard + " from each of --shards " + shardSizes.length + "; the smallest shard has "
+        + smallest + "): lower --patch-batch, or --shards with --workers at most that, raise "
+        + "--pseudo-fraction, or add slides or tiles per slide; this RUN keeps its settings, so "
+        + "start again with another --out";
+  }
+
   int globalBatch() {
     return perShard * shards.size();
   }

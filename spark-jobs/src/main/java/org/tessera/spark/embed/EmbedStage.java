@@ -124,8 +124,9 @@ public final class EmbedStage {
 
     long tilesDone = 0;
     int ok = 0;
+    long tilesToEmbed = ranges.stream().mapToLong(x -> x.end() - x.start()).sum();
     StageProgress progress = new StageProgress(spark.sparkContext(), "embed", partsBySlide.size(),
-        console);
+        tilesToEmbed, console);
     try {
       if (!ranges.isEmpty()) {
         HadoopConf hconf = new HadoopConf(conf);
@@ -135,12 +136,9 @@ public final class EmbedStage {
         var items = progress.items();
         jsc.setJobDescription("embed: " + spec.name() + " features of " + ranges.size()
             + " tile ranges");
-        List<EmbedTasks.Done> results = jsc.parallelize(ranges, ranges.size()).map(r -> {
-          EmbedTasks.Done d = EmbedTasks.embed(r, settings, preprocessing, hconf.get(), tilesPath,
-              featPath);
-          items.add(d.tiles());
-          return d;
-        }).collect();
+        List<EmbedTasks.Done> results = jsc.parallelize(ranges, ranges.size()).map(r ->
+            StageProgress.counting(items, () -> EmbedTasks.embed(r, settings, preprocessing,
+                hconf.get(), tilesPath, featPath), EmbedTasks.Done::tiles)).collect();
 
         Map<String, List<EmbedTasks.Done>> bySlide = new TreeMap<>();
         for (EmbedTasks.Done d : results) {

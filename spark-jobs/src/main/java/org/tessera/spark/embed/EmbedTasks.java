@@ -19,6 +19,7 @@ import org.tessera.spark.io.ParquetRows;
 import org.tessera.spark.io.RangeCommit;
 import org.tessera.spark.io.TileIndex;
 import org.tessera.spark.tile.LocalSlides;
+import org.tessera.spark.tile.StageProgress;
 import org.tessera.spark.tile.TilePixels;
 
 /** What executors do for the embed stage: one range of one slide's tiles per task. */
@@ -105,6 +106,7 @@ final class EmbedTasks {
               FeatureTable.putFeatures(row, features, i * dim, dim);
               out.write(row);
             }
+            StageProgress.tick(n);
           }
         }
       });

@@ -23,6 +23,14 @@ import org.apache.spark.sql.types.StructField;
 public final class Inspector {
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /**
+   * Files that only Tessera's stages write at the top of their output: tile_params.json (tile),
+   * manifest.json (embed, import-features), config.json (train), collaborate.json (collaborate)
+   * and masks/ (synth).
+   */
+  private static final List<String> MARKERS = List.of("tile_params.json", "manifest.json",
+      "config.json", "collaborate.json", "masks/");
+
   private Inspector() {}
 
   public static ObjectNode inspect(SparkSession spark, String location) throws IOException {
@@ -66,6 +74,11 @@ public final class Inspector {
       } else {
         files.put(name, e.getLen());
       }
+    }
+    if (tables.isEmpty() && MARKERS.stream().noneMatch(files::has)) {
+      throw new IOException(location + " is not a Tessera output (no Parquet tables and none of "
+          + String.join(", ", MARKERS) + "): give the --out of a tessera command, or one "
+          + "table folder in it");
     }
     out.put("kind", tables.has(TileIndex.DIR) && tables.has(SlideTable.DIR) ? "tile-output"
         : "folder");

@@ -144,6 +144,9 @@ public final class TileStage {
     if (ranges.isEmpty()) {
       return;
     }
+    // The tile count is known now: the pixel pass's ETA comes from tiles, not slides.
+    progress.expectItems(ranges.stream().mapToLong(r -> r.end() - r.start()).sum()
+        + progress.items().value());
     var items = progress.items();
     jsc.setJobDescription("tile: read and store pixels of " + ranges.size() + " tile ranges");
     jsc.parallelize(ranges, ranges.size()).foreach(r -> {

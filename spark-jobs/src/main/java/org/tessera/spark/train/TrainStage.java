@@ -99,8 +99,10 @@ public final class TrainStage {
       labelText = new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
     LabelTable table = LabelTable.parse(s.labels(), labelText, s.classes());
-    List<Splits.Split> splits = splits(table, s);
+    // Features for every labelled slide first: a wrong --features or labels file is the more
+    // likely mistake, and splits of slides that are not there say nothing useful.
     Map<String, Long> tileCounts = featureSlides(spark, conf, featRoot, table);
+    List<Splits.Split> splits = splits(table, s);
 
     ObjectNode config = JSON.createObjectNode();
     config.set("settings", JSON.valueToTree(s));
@@ -162,6 +164,7 @@ public final class TrainStage {
     List<String> history = readHistory(conf, new Path(dir, HISTORY), start.epoch());
     SparkTraining training = new SparkTraining(sc, store.bags(), ExecutorModels.toJson(model),
         numParams, "tessera train " + split.name());
+    long[] clock = {System.nanoTime(), 0};
     TrainLoop.Listener listener = new TrainLoop.Listener() {
       @Override
       public void checkpoint(TrainState state) {
@@ -183,10 +186,14 @@ public final class TrainStage {
               + e.getMessage(), e);
         }
         save(checkpoints, state);
-        console.printf("train %s: epoch %d/%d  loss %.4f  val loss %.4f  val auc %s%s%n",
-            split.name(), r.epoch() + 1, s.loop().maxEpochs(), r.trainLoss(),
-            r.val().getOrDefault("loss", Double.NaN), Summary.fmt(r.val().get("auc")),
-            r.best() ? "  (best)" : "");
+        // Time per epoch from the epochs this process ran; the ETA assumes no early stop.
+        clock[1]++;
+        double perEpoch = (System.nanoTime() - clock[0]) / 1e9 / clock[1];
+        int left = state.finished() ? 0 : s.loop().maxEpochs() - (r.epoch() + 1);
+        console.printf("train %s: epoch %d/%d  loss %.4f  val loss %.4f  val auc %s  %.1f s/epoch"
+            + "  ETA %s%s%n", split.name(), r.epoch() + 1, s.loop().maxEpochs(), r.trainLoss(),
+            r.val().getOrDefault("loss", Double.NaN), Summary.fmt(r.val().get("auc")), perEpoch,
+            clockTime(perEpoch * left) + (left > 0 ? " at most" : ""), r.best() ? "  (best)" : "");
       }
     };
     TrainState end = TrainLoop.run(start, s.loop(), new StepPlan(s.seed(), s.bagsPerStep()),
@@ -206,6 +213,12 @@ public final class TrainStage {
         TrainLoop.metrics(predictions, test), train.size(), val.size(), test.size());
     writeJson(conf, result, JSON.valueToTree(r));
     return r;
+  }
+
+  /** {@code h:mm:ss}. */
+  static String clockTime(double seconds) {
+    long t = Math.round(seconds);
+    return String.format("%d:%02d:%02d", t / 3600, (t / 60) % 60, t % 60);
   }
 
   /** The optimizer with a whole-run cosine schedule resolved to this split's step count. */
@@ -238,16 +251,7 @@ public final class TrainStage {
     if (table.hasSplitColumn()) {
       return List.of(Splits.given(table, s.valFraction(), s.seed()));
     }
-    IllegalArgumentException last = null;
-    for (int k = 5; k >= 2; k--) {
-      try {
-        Splits.Split f = Splits.kFold(table, k, s.valFraction(), s.seed()).get(0);
-        return List.of(new Splits.Split("holdout", f.train(), f.val(), f.test()));
-      } catch (IllegalArgumentException e) {
-        last = e;
-      }
-    }
-    throw last;
+    return List.of(Splits.patientHoldOut(table, s.valFraction(), s.seed()));
   }
 
   private static Map<String, Integer> labels(LabelTable table, Set<String> ids) {

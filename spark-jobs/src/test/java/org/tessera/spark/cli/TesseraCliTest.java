@@ -160,4 +160,117 @@ public class TesseraCliTest {
     assertEquals("string", tiles.get("columns").get("slide_id").asText());
     assertTrue(j.get("files").get("tile_params.json").get("tiling").has("target_mpp"));
   }
+
+  /** No Java stack frame on a console stream. */
+  static boolean hasStackTrace(String text) {
+    return text.contains("\tat ") || text.contains("Exception in thread");
+  }
+
+  @Test
+  void aValueOfTheWrongTypeIsOneLineNotTheUsage() {
+    Result r = cli("train", "--features", "f", "--labels", "l", "--model", "mean", "--out", "o",
+        "--epochs", "abc");
+    assertEquals(2, r.code());
+    assertEquals(1, r.err().strip().lines().count(), r.err());
+    assertTrue(r.err().contains("--epochs") && r.err().contains("abc"), r.err());
+    assertFalse(r.err().contains("Usage:"), r.err());
+
+    Result unknown = cli("tile", "--slides", "s", "--out", "o", "--tiles", "256");
+    assertEquals(2, unknown.code());
+    assertEquals(1, unknown.err().strip().lines().count(), unknown.err());
+    assertTrue(unknown.err().contains("--tiles"), unknown.err());
+  }
+
+  @Test
+  void optionErrorsNameTheOptionNotTheSettingsField() {
+    Result lr = cli("train", "--features", tmp.toString(), "--labels", "l.csv", "--model",
+        "mean", "--out", tmp.resolve("run").toString(), "--lr", "-1");
+    assertEquals(1, lr.code());
+    assertEquals(1, lr.err().strip().lines().count(), lr.err());
+    assertTrue(lr.err().contains("--lr"), lr.err());
+    assertFalse(lr.err().contains("learningRate"), lr.err());
+
+    Result step = cli("train", "--features", tmp.toString(), "--labels", "l.csv", "--model",
+        "mean", "--out", tmp.resolve("run").toString(), "--schedule", "step", "--step-size",
+        "0");
+    assertEquals(1, step.code());
+    assertTrue(step.err().contains("--step-size"), step.err());
+    assertFalse(step.err().contains("stepSize"), step.err());
+
+    Result patchLr = cli("collaborate", "--tiles", tmp.toString(), "--labels", "l.csv",
+        "--out", tmp.resolve("c").toString(), "--random-init", "--patch-lr", "0");
+    assertEquals(1, patchLr.code());
+    assertTrue(patchLr.err().contains("--patch-lr"), patchLr.err());
+    assertFalse(patchLr.err().contains("learningRate"), patchLr.err());
+
+    Result momentum = cli("train", "--features", tmp.toString(), "--labels", "l.csv", "--model",
+        "mean", "--out", tmp.resolve("run").toString(), "--momentum", "1.5");
+    assertEquals(1, momentum.code());
+    assertTrue(momentum.err().contains("--momentum=1.5"), momentum.err());
+
+    Result slides = cli("synth", "--out", tmp.resolve("s").toString(), "--slides", "0");
+    assertEquals(1, slides.code());
+    assertTrue(slides.err().contains("--slides"), slides.err());
+  }
+
+  @Test
+  void anUnexpectedFailureIsOneLineAndItsStackTraceGoesToTheLog() throws Exception {
+    // Not Parquet: Spark's reading job fails on an executor.
+    Path table = tmp.resolve("table");
+    java.nio.file.Files.createDirectories(table);
+    java.nio.file.Files.writeString(table.resolve("part-0.parquet"), "not parquet at all");
+    Result r = cli("inspect", table.toString());
+    assertEquals(1, r.code());
+    assertEquals(1, r.err().strip().lines().count(), r.err());
+    assertFalse(hasStackTrace(r.err()), r.err());
+    assertTrue(r.err().startsWith("tessera inspect: "), r.err());
+    assertTrue(r.err().contains("part-0.parquet"), r.err());
+    java.util.regex.Matcher log = java.util.regex.Pattern.compile("stack trace in (\\S+);")
+        .matcher(r.err());
+    assertTrue(log.find(), r.err());
+    assertTrue(java.nio.file.Files.readString(Path.of(log.group(1))).contains("\tat "),
+        "the log holds the stack trace");
+
+    Result verbose = cli("--verbose", "inspect", table.toString());
+    assertEquals(1, verbose.code());
+    assertTrue(hasStackTrace(verbose.err()), verbose.err());
+    List<String> lines = verbose.err().strip().lines().toList();
+    assertTrue(lines.get(lines.size() - 1).startsWith("tessera inspect: "), verbose.err());
+    // The option is global: after the subcommand too.
+    Result after = cli("inspect", "--verbose", table.toString());
+    assertEquals(1, after.code(), after.err());
+    assertTrue(hasStackTrace(after.err()), after.err());
+  }
+
+  @Test
+  void embedProgressCountsTilesOfTheKnownTotal() throws Exception {
+    Path slides = SparkTestSupport.cohort().resolve(SynthCohort.SLIDES_DIR);
+    Path tiles = tmp.resolve("tiles");
+    Result tile = cli("tile", "--slides", slides.toString(), "--out", tiles.toString(),
+        "--assume-mpp", "0.5");
+    assertEquals(0, tile.code(), tile.err());
+    Result embed = cli("embed", "--tiles", tiles.toString(), "--out",
+        tmp.resolve("feat").toString(), "--encoder", "small-cnn", "--random-init",
+        "--input-size", "32");
+    assertEquals(0, embed.code(), embed.err());
+    List<String> progress = embed.out().lines().filter(l -> l.startsWith("[embed] ")
+        && l.contains(" slides | ")).toList();
+    assertFalse(progress.isEmpty(), embed.out());
+    for (String line : progress) {
+      // Tiles of the known total, so the ETA never waits for a whole slide.
+      assertTrue(line.matches("\\[embed] \\d+/6 slides \\| [\\d,]+/[\\d,]+ tiles \\| .*"), line);
+      assertFalse(line.endsWith("ETA ?"), line);
+    }
+  }
+
+  @Test
+  void inspectOnAFolderThatIsNoTesseraOutputSaysSo() throws Exception {
+    Path folder = tmp.resolve("notes");
+    java.nio.file.Files.createDirectories(folder);
+    java.nio.file.Files.writeString(folder.resolve("todo.txt"), "nothing here");
+    Result r = cli("inspect", folder.toString());
+    assertEquals(1, r.code());
+    assertEquals(1, r.err().strip().lines().count(), r.err());
+    assertTrue(r.err().contains("notes") && r.err().contains("not a Tessera output"), r.err());
+  }
 }

@@ -74,6 +74,32 @@ class CollaborateStageTest {
         "--patch-batch", "4", "--shards", "2"};
   }
 
+  @Test
+  void tooFewPatchesForOneGlobalBatchStopOnTheDriverInOneLine() throws Exception {
+    Path small = tmp.resolve("too-few");
+    String[] a = args(1);
+    for (int i = 0; i < a.length; i++) {
+      if (a[i].equals("--out")) {
+        a[i + 1] = small.toString();
+      } else if (a[i].equals("--patch-batch")) {
+        a[i + 1] = "64";
+      } else if (a[i].equals("--shards")) {
+        a[i + 1] = "8";
+      }
+    }
+    Result r = cli(a);
+    assertEquals(1, r.code(), r.err());
+    assertEquals(1, r.err().strip().lines().count(), r.err());
+    assertTrue(r.err().contains("training patches, too few for one global batch of 64")
+        && r.err().contains("--patch-batch") && r.err().contains("--pseudo-fraction"), r.err());
+    assertFalse(r.err().contains("\tat "), r.err());
+    // Stopped before the barrier stage: no M-step output at all.
+    RoundDirs round1 = RoundDirs.of(new org.apache.hadoop.fs.Path(small.toUri()), 1);
+    assertTrue(Files.exists(Path.of(round1.pseudoLabelSummary().toUri())), "the E-step ran");
+    assertFalse(Files.exists(Path.of(round1.encoderWeights().toUri())), r.err());
+    assertFalse(Files.exists(Path.of(round1.encoderHistory().toUri())), r.err());
+  }
+
   @AfterAll
   static void tearDown() {
     spark.stop();

@@ -178,6 +178,49 @@ class TrainStageTest {
     assertTrue(mixed.getMessage().contains("2 and 1 features"), mixed.getMessage());
   }
 
+  @Test
+  void everyEpochLineGivesItsTimeAndAnEta(@TempDir Path dir) throws Exception {
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    TrainStage.run(spark, settings(dir.resolve("run"), 3, 0), new PrintStream(bytes, true,
+        java.nio.charset.StandardCharsets.UTF_8));
+    List<String> epochs = bytes.toString(java.nio.charset.StandardCharsets.UTF_8).lines()
+        .filter(l -> l.contains(": epoch ")).toList();
+    assertEquals(3, epochs.size(), epochs.toString());
+    for (String line : epochs) {
+      assertTrue(line.matches(".* \\d+\\.\\d s/epoch  ETA \\d+:\\d\\d:\\d\\d.*"), line);
+    }
+    assertTrue(epochs.get(0).contains("at most"), "epochs left: " + epochs.get(0));
+    assertTrue(epochs.get(2).contains("ETA 0:00:00"), "the last epoch: " + epochs.get(2));
+  }
+
+  @Test
+  void theHoldOutOfASmallCohortSaysWhatItNeedsAfterTheFeaturesAreFound(@TempDir Path dir)
+      throws Exception {
+    TrainSettings s = settings(dir.resolve("run"), 2, 0);
+    // No split column and --folds 0: a hold-out; one tumour patient cannot be in train and test.
+    Path small = dir.resolve("small.csv");
+    Files.writeString(small, "slide_id,label,patient_id\ntoy-00,normal,p0\ntoy-02,normal,p2\n"
+        + "toy-04,normal,p4\ntoy-01,tumor,p1\n");
+    TrainSettings holdOut = new TrainSettings(s.features(), small.toString(), s.out(),
+        s.classes(), 2, 9, 0, 0.2, 4, "", s.head(), s.optimizer(), s.loop(), false);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> TrainStage.run(spark, holdOut, QUIET));
+    assertTrue(e.getMessage().contains("hold-out") && e.getMessage().contains("class tumor has 1")
+        && e.getMessage().contains("split column"), e.getMessage());
+    assertFalse(e.getMessage().contains("folds need") || e.getMessage().contains("at most"),
+        e.getMessage());
+
+    // The same table with a slide that has no features: that is what to fix first.
+    Path ghost = dir.resolve("ghost.csv");
+    Files.writeString(ghost, Files.readString(small) + "ghost-01,normal,p9\n");
+    TrainSettings missing = new TrainSettings(s.features(), ghost.toString(), s.out(),
+        s.classes(), 2, 9, 0, 0.2, 4, "", s.head(), s.optimizer(), s.loop(), false);
+    e = assertThrows(IllegalArgumentException.class, () -> TrainStage.run(spark, missing, QUIET));
+    assertTrue(e.getMessage().contains("without features") && e.getMessage().contains("ghost-01"),
+        e.getMessage());
+    assertFalse(Files.exists(dir.resolve("run")), "nothing written for a refused run");
+  }
+
   private static long checkpoints(Path run) throws Exception {
     Path dir = run.resolve("checkpoints");
     if (!Files.isDirectory(dir)) {
