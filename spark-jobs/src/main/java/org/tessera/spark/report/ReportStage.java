@@ -30,6 +30,7 @@ import org.tessera.core.Errors;
 import org.tessera.spark.embed.EmbedStage;
 import org.tessera.spark.eval.EvaluateStage;
 import org.tessera.spark.io.LocalTrees;
+import org.tessera.spark.io.OutputLock;
 import org.tessera.spark.io.SlideTable;
 import org.tessera.spark.train.TrainStage;
 
@@ -100,6 +101,15 @@ public final class ReportStage {
       throw new IllegalArgumentException(runDir + " has no " + EvaluateStage.METRICS
           + ": run tessera evaluate --run " + s.run() + " first");
     }
+    try (OutputLock lock = OutputLock.acquire(conf, runDir, "report", console)) {
+      return locked(spark, s, console, t0, conf, fs, runDir, configFile, metricsFile);
+    }
+  }
+
+  /** The report once the run folder is locked. */
+  private static Summary locked(SparkSession spark, Settings s, PrintStream console, long t0,
+      Configuration conf, FileSystem fs, Path runDir, Path configFile, Path metricsFile)
+      throws IOException {
     JsonNode config = RunPart.readJson(fs, configFile);
     JsonNode metrics = RunPart.readJson(fs, metricsFile);
     Map<String, Path> dirs = partDirs(fs, runDir);

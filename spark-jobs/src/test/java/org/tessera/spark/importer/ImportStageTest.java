@@ -294,7 +294,7 @@ class ImportStageTest {
     Files.copy(csv, other);
     String refused = assertThrows(IllegalArgumentException.class,
         () -> run(ImportStage.Format.CSV, other, feat, false)).getMessage();
-    assertTrue(refused.contains("another source") && refused.contains("--overwrite"), refused);
+    assertTrue(refused.contains("source was") && refused.contains("--overwrite"), refused);
   }
 
   @Test
