@@ -24,7 +24,7 @@ import org.tessera.spark.io.HadoopConf;
 import org.tessera.spark.io.OutputLock;
 import org.tessera.spark.io.Provenance;
 import org.tessera.spark.io.FeatureTable;
-import org.tessera.spark.io.FiniteJson;
+import org.tessera.spark.io.Json;
 import org.tessera.spark.report.CollaborateReport;
 import org.tessera.spark.train.TrainSettings;
 import org.tessera.spark.train.TrainStage;
@@ -42,7 +42,7 @@ public final class CollaborateStage {
   public static final String CONFIG = "collaborate.json";
   public static final String ROUNDS = "rounds.json";
 
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = Json.MAPPER;
 
   /**
    * How a run records its settings ({@code collaborate.json}). How far the loop runs does not
@@ -144,12 +144,10 @@ public final class CollaborateStage {
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     FileSystem fs = dirs.root().getFileSystem(conf);
     if (fs.exists(dirs.pseudoLabelSummary())) {
-      try (var in = fs.open(dirs.pseudoLabelSummary())) {
-        PseudoLabelStage.Summary done = JSON.readValue((java.io.InputStream) in,
-            PseudoLabelStage.Summary.class);
-        console.println(done.describe() + " (done before)");
-        return done;
-      }
+      PseudoLabelStage.Summary done = Json.read(conf, dirs.pseudoLabelSummary(),
+          PseudoLabelStage.Summary.class);
+      console.println(done.describe() + " (done before)");
+      return done;
     }
     Optional<PatchClassifier> classifier = r >= 2
         ? Optional.of(PatchClassifier.read(conf, prev.patchNet(), s.cacheDir())) : Optional.empty();
@@ -202,7 +200,7 @@ public final class CollaborateStage {
 
   private static void writeRounds(Configuration conf, Path run, List<RoundRecord> records)
       throws IOException {
-    byte[] bytes = FiniteJson.bytes(records);
+    byte[] bytes = Json.bytes(records);
     AtomicFiles.writeStream(conf, new Path(run, ROUNDS), o -> o.write(bytes));
   }
 

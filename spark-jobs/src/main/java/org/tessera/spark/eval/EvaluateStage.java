@@ -17,7 +17,7 @@ import org.tessera.core.eval.Estimate;
 import org.tessera.core.eval.Evaluation;
 import org.tessera.core.eval.SplitMetrics;
 import org.tessera.spark.io.AtomicFiles;
-import org.tessera.spark.io.FiniteJson;
+import org.tessera.spark.io.Json;
 import org.tessera.spark.io.OutputLock;
 
 /**
@@ -111,7 +111,7 @@ public final class EvaluateStage {
     MetricsFile file = new MetricsFile(runDir.toString(), classes,
         binary ? classes.get(1) : null, s.bootstrap(), seed, folds, cv, loc.orElse(null));
     Path out = new Path(runDir, METRICS);
-    byte[] bytes = FiniteJson.bytes(file);
+    byte[] bytes = Json.bytes(file);
     AtomicFiles.writeStream(conf, out, o -> o.write(bytes));
 
     printTable(console, file);

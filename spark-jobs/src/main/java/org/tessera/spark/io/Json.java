@@ -9,6 +9,10 @@ import com.fasterxml.jackson.core.util.JsonGeneratorDelegate;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.deser.std.NumberDeserializers;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -30,7 +34,17 @@ import org.apache.hadoop.fs.Path;
  */
 public final class Json {
   public static final ObjectMapper MAPPER = new ObjectMapper(new FiniteFactory())
-      .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
+      .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+      // The null a non-finite number was written as reads back as NaN where the value cannot
+      // be null (a Double may be, and stays null).
+      .registerModule(new SimpleModule("tessera-finite")
+          .addDeserializer(double.class,
+              new NumberDeserializers.DoubleDeserializer(Double.TYPE, Double.NaN))
+          .addDeserializer(float.class,
+              new NumberDeserializers.FloatDeserializer(Float.TYPE, Float.NaN)));
+
+  private static final PropertyNamingStrategies.NamingBase SNAKE =
+      (PropertyNamingStrategies.NamingBase) PropertyNamingStrategies.SNAKE_CASE;
 
   private Json() {}
 
@@ -60,11 +74,31 @@ public final class Json {
     }
   }
 
-  /** The value in {@code file} (any Hadoop file system) as {@code type}. */
+  /**
+   * The value in {@code file} (any Hadoop file system) as {@code type}; a file of an earlier
+   * version, whose keys were camelCase, reads the same.
+   */
   public static <T> T read(Configuration conf, Path file, Class<T> type) throws IOException {
-    try (InputStream in = open(conf, file)) {
-      return MAPPER.readValue(in, type);
+    return MAPPER.treeToValue(snakeKeys(read(conf, file)), type);
+  }
+
+  /**
+   * {@code node} with the keys of its objects in snake_case: how a file of an earlier version,
+   * whose keys were camelCase, reads as the current one.
+   */
+  public static JsonNode snakeKeys(JsonNode node) {
+    if (node.isObject()) {
+      ObjectNode out = MAPPER.createObjectNode();
+      node.fields().forEachRemaining(e -> out.set(SNAKE.translate(e.getKey()),
+          snakeKeys(e.getValue())));
+      return out;
     }
+    if (node.isArray()) {
+      ArrayNode out = MAPPER.createArrayNode();
+      node.forEach(e -> out.add(snakeKeys(e)));
+      return out;
+    }
+    return node;
   }
 
   /**

@@ -2,6 +2,7 @@ package org.tessera.spark.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.tessera.spark.io.Json;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -58,7 +59,7 @@ public final class TrainStage {
   public static final String SUMMARY = "summary.json";
   public static final String MODEL_DIR = "model";
 
-  static final ObjectMapper JSON = new ObjectMapper();
+  static final ObjectMapper JSON = Json.MAPPER;
 
   /** How a run records what made it ({@code config.json}); the same settings resume it. */
   public static final Provenance.Kind PROVENANCE = new Provenance.Kind(CONFIG,
@@ -152,9 +153,7 @@ public final class TrainStage {
     Path result = new Path(dir, RESULT);
     if (fs.exists(result)) {
       console.println("train: " + split.name() + " already finished (" + result + ")");
-      try (var in = fs.open(result)) {
-        return JSON.readValue((java.io.InputStream) in, SplitResult.class);
-      }
+      return Json.read(conf, result, SplitResult.class);
     }
     Map<String, Integer> train = labels(table, split.train());
     Map<String, Integer> val = labels(table, split.val());
@@ -186,8 +185,8 @@ public final class TrainStage {
       public void epochDone(TrainLoop.EpochRecord r, TrainState state) {
         ObjectNode line = JSON.valueToTree(r);
         line.put("split", split.name());
-        history.add(line.toString());
         try {
+          history.add(Json.line(line));
           // History first: a crash before the checkpoint replays this epoch and rewrites the
           // history from the earlier checkpoint's epoch, so no line is lost or doubled.
           AtomicFiles.writeStream(conf, new Path(dir, HISTORY),
