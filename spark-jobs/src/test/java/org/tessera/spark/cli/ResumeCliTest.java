@@ -252,4 +252,43 @@ class ResumeCliTest {
     }
     assertFalse(Files.exists(out.resolve(OutputLock.FILE)));
   }
+
+  @Test
+  void embedAndTrainTwiceWithTheSameOptionsResumeAndOtherOptionsAreRefused() throws Exception {
+    Path tiles = tmp.resolve("tiles");
+    assertEquals(0, cli("tile", "--slides", cohortSlides.toString(), "--out", tiles.toString(),
+        "--assume-mpp", "0.5").code());
+    Path feat = tmp.resolve("feat");
+    String[] embed = {"embed", "--tiles", tiles.toString(), "--out", feat.toString(),
+        "--encoder", "small-cnn", "--random-init"};
+    Result first = cli(embed);
+    assertEquals(0, first.code(), first.err());
+    Result again = cli(embed);
+    assertEquals(0, again.code(), again.err());
+    assertTrue(again.out().contains("6 already done, 0 to embed"), again.out());
+    Map<String, String> features = checksums(feat);
+    Result seed = cli("embed", "--tiles", tiles.toString(), "--out", feat.toString(),
+        "--encoder", "small-cnn", "--random-init", "--seed", "8");
+    assertEquals(1, seed.code(), seed.out());
+    assertTrue(seed.err().contains("features made with another encoder"), seed.err());
+    assertEquals(features, checksums(feat));
+
+    Path labels = SparkTestSupport.givenSplitLabels(tmp);
+    Path run = tmp.resolve("run");
+    String[] train = {"train", "--features", feat.toString(), "--labels", labels.toString(),
+        "--model", "abmil", "--out", run.toString(), "--epochs", "2", "--workers", "1"};
+    Result trained = cli(train);
+    assertEquals(0, trained.code(), trained.err());
+    Result retrained = cli(train);
+    assertEquals(0, retrained.code(), retrained.err());
+    assertTrue(retrained.out().contains("already finished"), retrained.out());
+    Map<String, String> before = checksums(run);
+    Result other = cli("train", "--features", feat.toString(), "--labels", labels.toString(),
+        "--model", "abmil", "--out", run.toString(), "--epochs", "3", "--workers", "1");
+    assertEquals(1, other.code(), other.out());
+    assertTrue(other.err().contains("a run with other settings")
+        && other.err().contains("max_epochs"), other.err());
+    assertEquals(before, checksums(run));
+    assertFalse(Files.exists(run.resolve(OutputLock.FILE)));
+  }
 }
