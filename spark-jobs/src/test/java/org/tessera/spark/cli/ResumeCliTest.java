@@ -290,5 +290,21 @@ class ResumeCliTest {
         && other.err().contains("max_epochs"), other.err());
     assertEquals(before, checksums(run));
     assertFalse(Files.exists(run.resolve(OutputLock.FILE)));
+
+    // A stage that fails once it holds the output lets go of it, and leaves the folder as it was.
+    Path badLabels = tmp.resolve("bad-labels.csv");
+    Files.writeString(badLabels, Files.readString(labels) + "slide_999,tumor,p9,train\n");
+    Result failed = cli("train", "--features", feat.toString(), "--labels", badLabels.toString(),
+        "--model", "abmil", "--out", run.toString(), "--epochs", "2", "--workers", "1");
+    assertEquals(1, failed.code(), failed.out());
+    assertTrue(failed.err().contains("slide_999"), failed.err());
+    assertEquals(before, checksums(run));
+    Path fresh = tmp.resolve("never-made");
+    Result failedFresh = cli("train", "--features", feat.toString(), "--labels",
+        badLabels.toString(), "--model", "abmil", "--out", fresh.toString());
+    assertEquals(1, failedFresh.code(), failedFresh.out());
+    assertFalse(Files.exists(fresh), "a failed run leaves no folder it made");
+    Result after = cli(train);
+    assertEquals(0, after.code(), after.err());
   }
 }
