@@ -132,4 +132,50 @@ class OutputLockTest {
     assertTrue(Files.exists(out.resolve("kept.txt")), "a folder that was there stays");
     OutputLock.acquire(CONF, hadoop(out), "train", QUIET).close();
   }
+
+  /** A run in another JVM: holds the lock on {@code args[0]} until it is stopped. */
+  public static final class Holder {
+    public static void main(String[] args) throws Exception {
+      OutputLock.acquire(CONF, new Path(args[0]), "tile", QUIET);
+      System.out.println("held");
+      System.out.flush();
+      Thread.sleep(120_000);
+    }
+  }
+
+  private static Process holder(java.nio.file.Path out) throws Exception {
+    Process p = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin",
+        "java").toString(), "-cp", System.getProperty("java.class.path"),
+        Holder.class.getName(), out.toUri().toString()).redirectErrorStream(true).start();
+    var in = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
+        StandardCharsets.UTF_8));
+    String line;
+    while ((line = in.readLine()) != null && !line.equals("held")) {
+      // start-up noise
+    }
+    assertEquals("held", line);
+    return p;
+  }
+
+  @Test
+  void sigtermReleasesTheLockAndSigkillLeavesOneTheNextRunClears() throws Exception {
+    java.nio.file.Path out = Files.createDirectories(tmp.resolve("out"));
+    Process terminated = holder(out);
+    assertTrue(Files.exists(out.resolve(OutputLock.FILE)));
+    assertThrows(IllegalArgumentException.class,
+        () -> OutputLock.acquire(CONF, hadoop(out), "tile", QUIET));
+    terminated.destroy();
+    terminated.waitFor();
+    assertFalse(Files.exists(out.resolve(OutputLock.FILE)), "the shutdown hook removed it");
+
+    Process killed = holder(out);
+    killed.destroyForcibly();
+    killed.waitFor();
+    assertTrue(Files.exists(out.resolve(OutputLock.FILE)), "SIGKILL runs no hook");
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    OutputLock.acquire(CONF, hadoop(out), "tile",
+        new PrintStream(console, true, StandardCharsets.UTF_8)).close();
+    assertTrue(console.toString(StandardCharsets.UTF_8).contains("no longer runs"),
+        console.toString(StandardCharsets.UTF_8));
+  }
 }
