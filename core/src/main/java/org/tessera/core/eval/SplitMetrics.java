@@ -18,7 +18,7 @@ import java.util.Map;
  * @param perClass  class name to its one-vs-rest {@code auc, sensitivity, specificity,
  *                  precision, f1, support}
  */
-@JsonPropertyOrder({"n", "metrics", "confusion", "roc", "pr", "perClass"})
+@JsonPropertyOrder({"n", "metrics", "confusion", "roc", "pr", "per_class"})
 public record SplitMetrics(int n, Map<String, Estimate> metrics,
     @JsonProperty("confusion") int[][] confusion,
     @JsonInclude(JsonInclude.Include.NON_NULL) Curve roc,

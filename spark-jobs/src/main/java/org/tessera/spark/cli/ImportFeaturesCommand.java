@@ -39,7 +39,7 @@ final class ImportFeaturesCommand implements Callable<Integer> {
   @Option(names = "--out", required = true, paramLabel = "FEAT", description = "Output folder for the features.")
   String out;
 
-  @Option(names = "--overwrite", description = "Redo slides that are already done.")
+  @Option(names = "--overwrite", description = "Empty the output first (everything an earlier run wrote there), then redo every slide.")
   boolean overwrite;
 
   @Mixin

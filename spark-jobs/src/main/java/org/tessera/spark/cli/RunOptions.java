@@ -9,7 +9,7 @@ final class RunOptions {
   static final String DEFAULT_CACHE_DIR =
       System.getProperty("java.io.tmpdir") + "/tessera-slide-cache";
 
-  @Option(names = "--overwrite", description = "Redo slides that are already done.")
+  @Option(names = "--overwrite", description = "Empty the output first (everything an earlier run wrote there), then redo every slide.")
   boolean overwrite;
 
   @Option(names = "--cache-dir", paramLabel = "DIR",

@@ -3,7 +3,7 @@ package org.tessera.spark.cli;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.tessera.spark.io.FiniteJson;
+import org.tessera.spark.io.Json;
 import picocli.CommandLine.Option;
 
 /** {@code --summary-json}: every stage command prints its summary and can also save it. */
@@ -17,7 +17,7 @@ final class SummaryOption {
   void report(String text, Object summary) throws IOException {
     System.out.println(text);
     if (file != null) {
-      Files.write(file, FiniteJson.bytes(summary));
+      Files.write(file, Json.bytes(summary));
     }
   }
 }

@@ -98,7 +98,7 @@ final class TileCommand implements Callable<Integer> {
     double target = resolution == null || (resolution.mpp == null && resolution.magnification == null)
         ? 0.5 : resolution.targetMpp();
     TilingParams tiling = new TilingParams(target, tile, stride == null ? tile : stride, minTissue,
-        segDownsample, assumeMpp == null ? Double.NaN : assumeMpp, TissueParams.parse(tissue));
+        segDownsample, assumeMpp, TissueParams.parse(tissue));
     return new TileSettings(tiling, storePixels, pixelFormat, jpegQuality, tilesPerTask,
         run.overwrite, run.cacheDir);
   }

@@ -141,7 +141,7 @@ final class TrainCommand implements Callable<Integer> {
       description = "Refuse features whose manifest names another encoder.")
   String expectEncoder = "";
 
-  @Option(names = "--overwrite", description = "Replace a run folder made with other settings.")
+  @Option(names = "--overwrite", description = "Empty the run folder first (everything an earlier run wrote there), then train from the start.")
   boolean overwrite;
 
   @Mixin

@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -22,8 +23,10 @@ import org.tessera.spark.eval.EvaluateSettings;
 import org.tessera.spark.eval.EvaluateStage;
 import org.tessera.spark.io.AtomicFiles;
 import org.tessera.spark.io.HadoopConf;
+import org.tessera.spark.io.OutputLock;
+import org.tessera.spark.io.Provenance;
 import org.tessera.spark.io.FeatureTable;
-import org.tessera.spark.io.FiniteJson;
+import org.tessera.spark.io.Json;
 import org.tessera.spark.io.SlideTable;
 import org.tessera.spark.report.CollaborateReport;
 import org.tessera.spark.train.TrainSettings;
@@ -42,7 +45,15 @@ public final class CollaborateStage {
   public static final String CONFIG = "collaborate.json";
   public static final String ROUNDS = "rounds.json";
 
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = Json.MAPPER;
+
+  /**
+   * How a run records its settings ({@code collaborate.json}). How far the loop runs does not
+   * change what it computes, so a run may be continued further.
+   */
+  public static final Provenance.Kind PROVENANCE = new Provenance.Kind(CONFIG,
+      "a collaborate run with other settings",
+      "resume it with the same options, or pass another --out", Set.of("rounds"));
 
   /** One finished round as {@code rounds.json} records it. */
   public record RoundRecord(int round, double valAuc, double testAuc, double localisationAuc,
@@ -71,7 +82,15 @@ public final class CollaborateStage {
     Path run = HadoopConf.qualify(conf, s.out());
     Path tiles = HadoopConf.qualify(conf, s.tiles());
     requireInputs(conf, tiles, s);
-    claim(conf, run, s);
+    try (OutputLock lock = OutputLock.acquire(conf, run, "collaborate", console)) {
+      return claimed(spark, s, console, conf, run, tiles);
+    }
+  }
+
+  /** The run once its folder is locked: record the settings, then run the missing steps. */
+  private static Summary claimed(SparkSession spark, CollaborateSettings s, PrintStream console,
+      Configuration conf, Path run, Path tiles) throws IOException {
+    Provenance.claim(conf, run, PROVENANCE, s, false);
     List<RoundRecord> records = new ArrayList<>();
     EmbedSettings start = embedSettings(s, Optional.empty());
     // Patches are cut as the embed stage preprocesses tiles; only the stain settings matter, and
@@ -129,12 +148,10 @@ public final class CollaborateStage {
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     FileSystem fs = dirs.root().getFileSystem(conf);
     if (fs.exists(dirs.pseudoLabelSummary())) {
-      try (var in = fs.open(dirs.pseudoLabelSummary())) {
-        PseudoLabelStage.Summary done = JSON.readValue((java.io.InputStream) in,
-            PseudoLabelStage.Summary.class);
-        console.println(done.describe() + " (done before)");
-        return done;
-      }
+      PseudoLabelStage.Summary done = Json.read(conf, dirs.pseudoLabelSummary(),
+          PseudoLabelStage.Summary.class);
+      console.println(done.describe() + " (done before)");
+      return done;
     }
     Optional<PatchClassifier> classifier = r >= 2
         ? Optional.of(PatchClassifier.read(conf, prev.patchNet(), s.cacheDir())) : Optional.empty();
@@ -187,7 +204,7 @@ public final class CollaborateStage {
 
   private static void writeRounds(Configuration conf, Path run, List<RoundRecord> records)
       throws IOException {
-    byte[] bytes = FiniteJson.bytes(records);
+    byte[] bytes = Json.bytes(records);
     AtomicFiles.writeStream(conf, new Path(run, ROUNDS), o -> o.write(bytes));
   }
 
@@ -218,32 +235,6 @@ public final class CollaborateStage {
             + "safetensors file, or --random-init");
       }
     }
-  }
-
-  /** Records the settings; a RUN made with other settings is refused in one line. */
-  private static void claim(Configuration conf, Path run, CollaborateSettings s)
-      throws IOException {
-    ObjectNode tree = JSON.valueToTree(s);
-    // How far the loop runs does not change what it computes: a run may be continued further.
-    tree.remove("rounds");
-    // Read back as text, so numbers compare by value and not by the Java type they came from.
-    JsonNode params = JSON.readTree(JSON.writeValueAsString(tree));
-    Path file = new Path(run, CONFIG);
-    FileSystem fs = run.getFileSystem(conf);
-    if (fs.exists(file)) {
-      JsonNode existing;
-      try (var in = fs.open(file)) {
-        existing = JSON.readTree(in);
-      }
-      if (!existing.equals(params)) {
-        throw new IllegalArgumentException(run + " holds a collaborate run with other settings ("
-            + file + "): resume it with the same options, or pass another --out");
-      }
-      return;
-    }
-    fs.mkdirs(run);
-    byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(params);
-    AtomicFiles.writeStream(conf, file, o -> o.write(bytes));
   }
 
   private static boolean newer(Configuration conf, Path file, Path input) throws IOException {

@@ -1,6 +1,7 @@
 package org.tessera.spark.collab;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.tessera.spark.io.Json;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.Serializable;
@@ -60,7 +61,7 @@ import org.tessera.spark.sync.SyncStats;
  */
 final class EncoderTrainingStage {
 
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = Json.MAPPER;
   /** Holdout patches per eval-mode forward pass. */
   private static final int EVAL_BATCH = 64;
 
@@ -110,11 +111,9 @@ final class EncoderTrainingStage {
     Configuration conf = jsc.hadoopConfiguration();
     FileSystem fs = dirs.root().getFileSystem(conf);
     if (fs.exists(dirs.encoderResult())) {
-      try (var in = fs.open(dirs.encoderResult())) {
-        Summary done = JSON.readValue((java.io.InputStream) in, Summary.class);
-        console.println(done.describe() + " (done before)");
-        return done;
-      }
+      Summary done = Json.read(conf, dirs.encoderResult(), Summary.class);
+      console.println(done.describe() + " (done before)");
+      return done;
     }
     long t0 = System.nanoTime();
     List<String> parts = new ArrayList<>();

@@ -1,8 +1,6 @@
 package org.tessera.spark.embed;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.PropertyNamingStrategies;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.time.Instant;
@@ -28,9 +26,12 @@ import org.tessera.spark.io.FeatureSlideTable;
 import org.tessera.spark.io.FeatureTable;
 import org.tessera.spark.io.HadoopConf;
 import org.tessera.spark.io.OutputGuard;
+import org.tessera.spark.io.OutputLock;
+import org.tessera.spark.io.Provenance;
 import org.tessera.spark.io.RangeCommit;
 import org.tessera.spark.io.SlideTable;
 import org.tessera.spark.tile.StageProgress;
+import org.tessera.spark.tile.TileStage;
 
 /**
  * The embed stage on the driver: read the tile index's committed slides, cut each slide's tiles
@@ -38,9 +39,21 @@ import org.tessera.spark.tile.StageProgress;
  * when all of its ranges are written. A range that cannot be read fails its slide, not the job.
  */
 public final class EmbedStage {
-  static final ObjectMapper JSON = new ObjectMapper()
-      .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
   public static final String MANIFEST = "manifest.json";
+
+  /** How a feature output records what made it ({@code manifest.json}). */
+  public static final Provenance.Kind PROVENANCE = new Provenance.Kind(MANIFEST,
+      "features made with another encoder, preprocessing or tile index",
+      "use --overwrite to redo every slide, or another --out", Set.of());
+
+  /**
+   * What decides the features, recorded in {@code manifest.json}.
+   *
+   * @param tileParams the tile index's {@code tile_params.json} as this version reads it; null
+   *                   when the tile index has none
+   */
+  public record Manifest(EncoderSpec encoder, String preprocessing, String tiles,
+      JsonNode tileParams) {}
 
   private EmbedStage() {}
 
@@ -76,9 +89,20 @@ public final class EmbedStage {
     // task starts, and gives the spec recorded in the manifest.
     EncoderSpec spec = EncoderPool.encoder(settings).spec();
     TilePreprocessor.Config preprocessing = preprocessing(settings, spec.inputSize());
-    ObjectNode manifest = manifest(conf, tilesRoot, preprocessing, spec);
-    OutputGuard.claim(conf, featRoot, new Path(featRoot, MANIFEST), manifest,
-        settings.overwrite(), "features made with another encoder, preprocessing or tile index");
+    Manifest manifest = manifest(conf, tilesRoot, preprocessing, spec);
+    try (OutputLock lock = OutputLock.acquire(conf, featRoot, "embed", console)) {
+      return claimed(spark, jsc, conf, tilesRoot, featRoot, tileSlides, spec, preprocessing,
+          manifest, settings, console);
+    }
+  }
+
+  /** The run once the output is locked: record the manifest, then embed what is not done. */
+  private static Summary claimed(SparkSession spark, JavaSparkContext jsc, Configuration conf,
+      Path tilesRoot, Path featRoot, Path tileSlides, EncoderSpec spec,
+      TilePreprocessor.Config preprocessing, Manifest manifest, EmbedSettings settings,
+      PrintStream console) throws IOException {
+    Provenance.claim(conf, featRoot, PROVENANCE, manifest, settings.overwrite());
+    featRoot.getFileSystem(conf).mkdirs(new Path(featRoot, SlideTable.DIR));
 
     Map<String, Row> tileSlideRows = new TreeMap<>();
     for (Row r : spark.read().parquet(tileSlides.toString())
@@ -203,19 +227,10 @@ public final class EmbedStage {
     }
   }
 
-  private static ObjectNode manifest(Configuration conf, Path tilesRoot,
+  private static Manifest manifest(Configuration conf, Path tilesRoot,
       TilePreprocessor.Config preprocessing, EncoderSpec spec) throws IOException {
-    ObjectNode m = JSON.createObjectNode();
-    m.set("encoder", JSON.valueToTree(spec));
-    m.put("preprocessing", preprocessing.describe());
-    m.put("tiles", tilesRoot.toString());
-    Path params = new Path(tilesRoot, "tile_params.json");
-    FileSystem fs = params.getFileSystem(conf);
-    if (fs.exists(params)) {
-      try (var in = fs.open(params)) {
-        m.set("tile_params", JSON.readTree(in));
-      }
-    }
-    return m;
+    JsonNode tileParams = Provenance.read(conf, new Path(tilesRoot,
+        TileStage.PROVENANCE.file()), null).orElse(null);
+    return new Manifest(spec, preprocessing.describe(), tilesRoot.toString(), tileParams);
   }
 }

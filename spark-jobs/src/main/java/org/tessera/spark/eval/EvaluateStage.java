@@ -17,7 +17,8 @@ import org.tessera.core.eval.Estimate;
 import org.tessera.core.eval.Evaluation;
 import org.tessera.core.eval.SplitMetrics;
 import org.tessera.spark.io.AtomicFiles;
-import org.tessera.spark.io.FiniteJson;
+import org.tessera.spark.io.Json;
+import org.tessera.spark.io.OutputLock;
 
 /**
  * The evaluate stage. Reads a finished train run's predictions, measures every split of every
@@ -74,6 +75,14 @@ public final class EvaluateStage {
     Path runDir = new Path(s.run());
     runDir = runDir.getFileSystem(conf).makeQualified(runDir);
     TrainedRun run = TrainedRun.read(conf, runDir);
+    try (OutputLock lock = OutputLock.acquire(conf, runDir, "evaluate", console)) {
+      return locked(spark, s, console, t0, conf, runDir, run);
+    }
+  }
+
+  /** The evaluation once the run folder is locked. */
+  private static Summary locked(SparkSession spark, EvaluateSettings s, PrintStream console,
+      long t0, Configuration conf, Path runDir, TrainedRun run) throws IOException {
     List<String> classes = run.classes();
     boolean binary = classes.size() == 2;
     long seed = s.seed() != null ? s.seed() : run.seed();
@@ -102,7 +111,7 @@ public final class EvaluateStage {
     MetricsFile file = new MetricsFile(runDir.toString(), classes,
         binary ? classes.get(1) : null, s.bootstrap(), seed, folds, cv, loc.orElse(null));
     Path out = new Path(runDir, METRICS);
-    byte[] bytes = FiniteJson.bytes(file);
+    byte[] bytes = Json.bytes(file);
     AtomicFiles.writeStream(conf, out, o -> o.write(bytes));
 
     printTable(console, file);

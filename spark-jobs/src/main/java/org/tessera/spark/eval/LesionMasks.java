@@ -2,6 +2,7 @@ package org.tessera.spark.eval;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.tessera.spark.io.Json;
 import java.awt.image.BufferedImage;
 import java.awt.image.Raster;
 import java.io.IOException;
@@ -21,7 +22,7 @@ import org.apache.hadoop.fs.Path;
 final class LesionMasks {
   static final String INDEX = "masks.json";
 
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = Json.MAPPER;
 
   private final Path dir;
   private final int downsample;

@@ -2,6 +2,7 @@ package org.tessera.spark.eval;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.tessera.spark.io.Json;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,7 +19,7 @@ import org.tessera.spark.train.TrainStage;
 record TrainedRun(Path dir, JsonNode config, List<String> classes, long seed, String model,
     List<Fold> folds) {
 
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = Json.MAPPER;
 
   /** One trained split: {@code holdout}, {@code given} or {@code fold-<i>}. */
   record Fold(String name, Path dir) {

@@ -1,13 +1,9 @@
 package org.tessera.spark.importer;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -32,7 +28,9 @@ import org.tessera.spark.io.AtomicFiles;
 import org.tessera.spark.io.FeatureSlideTable;
 import org.tessera.spark.io.FeatureTable;
 import org.tessera.spark.io.OutputGuard;
+import org.tessera.spark.io.OutputLock;
 import org.tessera.spark.io.ParquetRows;
+import org.tessera.spark.io.Provenance;
 import org.tessera.spark.io.RangeCommit;
 import org.tessera.spark.io.SlideTable;
 
@@ -47,7 +45,25 @@ public final class ImportStage {
   public static final String MANIFEST = "manifest.json";
   static final String ENCODER = "imported";
   private static final String DEVICE = "import";
-  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /**
+   * How an imported feature output records where it came from ({@code manifest.json}). The file
+   * list is provenance only: a file added or fixed since the last run is imported with the
+   * pending slides.
+   */
+  static final Provenance.Kind PROVENANCE = new Provenance.Kind(MANIFEST,
+      "features from another encoder, format or source",
+      "use --overwrite to redo every slide, or another --out", Set.of("files"));
+
+  /** The features' origin, recorded in {@code manifest.json} as the embed stage records its. */
+  record Manifest(Encoder encoder, String format, String source, List<InputFile> files) {}
+
+  /** The encoder part of a manifest, as the train stage reads it. */
+  record Encoder(String name, int featureDim) {}
+
+  /** One input file: its slide (H5) or checksum (CSV). */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  record InputFile(String file, String slideId, long bytes, String sha256) {}
 
   /** Where the features come from. */
   public enum Format { H5, CSV }
@@ -81,7 +97,17 @@ public final class ImportStage {
     java.nio.file.Path src = java.nio.file.Path.of(source).toAbsolutePath().normalize();
 
     Input input = format == Format.H5 ? h5Input(src) : csvInput(src);
-    claim(conf, featRoot, input.manifest, overwrite);
+    try (OutputLock lock = OutputLock.acquire(conf, featRoot, "import-features", console)) {
+      return claimed(spark, conf, featRoot, src, format, input, overwrite, start, console);
+    }
+  }
+
+  /** The run once the output is locked: record the manifest, then import what is not done. */
+  private static Summary claimed(SparkSession spark, Configuration conf, Path featRoot,
+      java.nio.file.Path src, Format format, Input input, boolean overwrite, long start,
+      PrintStream console) throws IOException {
+    Provenance.claim(conf, featRoot, PROVENANCE, input.manifest, overwrite);
+    featRoot.getFileSystem(conf).mkdirs(new Path(featRoot, SlideTable.DIR));
     Path featSlides = new Path(featRoot, SlideTable.DIR);
     Path featTable = new Path(featRoot, FeatureTable.DIR);
     Set<String> done = overwrite ? Set.of() : OutputGuard.committedOk(spark, conf, featSlides);
@@ -132,7 +158,7 @@ public final class ImportStage {
   }
 
   /** Slides by id (sorted), the feature dimension they must share, and the manifest to record. */
-  private record Input(Map<String, Source> slides, int dim, ObjectNode manifest) {}
+  private record Input(Map<String, Source> slides, int dim, Manifest manifest) {}
 
   private static Input h5Input(java.nio.file.Path dir) throws IOException {
     if (!Files.isDirectory(dir)) {
@@ -154,7 +180,7 @@ public final class ImportStage {
     // own instead of failing every other slide.
     Map<Integer, Integer> dimCounts = new TreeMap<>();
     Map<String, Source> slides = new TreeMap<>();
-    ArrayNode files = JSON.createArrayNode();
+    List<InputFile> files = new ArrayList<>();
     for (String name : names.stream().sorted().toList()) {
       java.nio.file.Path file = dir.resolve(name);
       String id = ids.get(name);
@@ -166,7 +192,7 @@ public final class ImportStage {
           throw e;
         });
       }
-      files.addObject().put("file", name).put("slide_id", id).put("bytes", Files.size(file));
+      files.add(new InputFile(name, id, Files.size(file), null));
     }
     if (dimCounts.isEmpty()) {
       throw new IllegalArgumentException("none of the " + names.size() + " .h5 files in " + dir
@@ -189,51 +215,14 @@ public final class ImportStage {
     parsed.failures().forEach((id, why) -> slides.put(id, () -> {
       throw new IOException(why);
     }));
-    ArrayNode files = JSON.createArrayNode();
-    files.addObject().put("file", file.getFileName().toString()).put("bytes", Files.size(file))
-        .put("sha256", sha256(file));
+    List<InputFile> files = List.of(new InputFile(file.getFileName().toString(), null,
+        Files.size(file), sha256(file)));
     return new Input(slides, parsed.dim(), manifest("csv", file, parsed.dim(), files));
   }
 
-  private static ObjectNode manifest(String format, java.nio.file.Path source, int dim,
-      ArrayNode files) {
-    ObjectNode m = JSON.createObjectNode();
-    m.putObject("encoder").put("name", ENCODER).put("feature_dim", dim);
-    m.put("format", format);
-    m.put("source", source.toString());
-    m.set("files", files);
-    return m;
-  }
-
-  /**
-   * Refuses an output holding features of another origin (encoder, format or source differ) unless
-   * {@code overwrite}, then records this run's manifest. The file list is provenance only: a file
-   * added or fixed since the last run is imported with the pending slides.
-   */
-  private static void claim(Configuration conf, Path root, ObjectNode manifest, boolean overwrite)
-      throws IOException {
-    FileSystem fs = root.getFileSystem(conf);
-    Path file = new Path(root, MANIFEST);
-    if (fs.exists(file) && !overwrite) {
-      JsonNode existing;
-      try (InputStream in = fs.open(file)) {
-        existing = JSON.readTree(in);
-      }
-      for (String key : List.of("encoder", "format", "source")) {
-        if (!manifest.get(key).equals(existing.get(key))) {
-          throw new IllegalArgumentException(root + " holds features with another " + key + " ("
-              + file + " says " + existing.get(key) + "): use --overwrite to redo every slide,"
-              + " or another --out");
-        }
-      }
-    }
-    if (overwrite) {
-      fs.delete(new Path(root, RangeCommit.WORK), true);
-    }
-    fs.mkdirs(new Path(root, SlideTable.DIR));
-    byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsString(manifest)
-        .getBytes(StandardCharsets.UTF_8);
-    AtomicFiles.writeStream(conf, file, o -> o.write(bytes));
+  private static Manifest manifest(String format, java.nio.file.Path source, int dim,
+      List<InputFile> files) {
+    return new Manifest(new Encoder(ENCODER, dim), format, source.toString(), files);
   }
 
   private static void write(Configuration conf, Path root, Path table, ImportedBag bag)

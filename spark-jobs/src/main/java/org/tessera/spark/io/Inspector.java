@@ -21,7 +21,7 @@ import org.apache.spark.sql.types.StructField;
  * Meant for people, notebooks and tests alike, so it reads only what is committed.
  */
 public final class Inspector {
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = Json.MAPPER;
 
   /**
    * Files that only Tessera's stages write at the top of their output: tile_params.json (tile),

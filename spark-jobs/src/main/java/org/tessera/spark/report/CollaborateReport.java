@@ -2,6 +2,7 @@ package org.tessera.spark.report;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.tessera.spark.io.Json;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -31,7 +32,7 @@ import org.tessera.spark.train.TrainStage;
  */
 public final class CollaborateReport {
 
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = Json.MAPPER;
   private static final String FIGURES = "figures";
 
   /** What was written, for the console. */
@@ -56,7 +57,7 @@ public final class CollaborateReport {
     FileSystem fs = run.getFileSystem(conf);
     JsonNode rounds;
     try (var in = fs.open(new Path(run, "rounds.json"))) {
-      rounds = JSON.readTree(in);
+      rounds = Json.snakeKeys(JSON.readTree(in));
     }
     if (!rounds.isArray() || rounds.isEmpty()) {
       throw new IllegalArgumentException(run + "/rounds.json lists no finished round: resume "
@@ -79,11 +80,11 @@ public final class CollaborateReport {
       JsonNode r0 = rounds.get(0);
       JsonNode rl = rounds.get(rounds.size() - 1);
       html.raw("<div class=\"headline\">");
-      headline(html, "localisation AUC, round 0", r0.path("localisationAuc"), "loc-auc-0");
-      headline(html, "localisation AUC, round " + last, rl.path("localisationAuc"),
+      headline(html, "localisation AUC, round 0", r0.path("localisation_auc"), "loc-auc-0");
+      headline(html, "localisation AUC, round " + last, rl.path("localisation_auc"),
           "loc-auc-last");
-      headline(html, "test AUC, round 0", r0.path("testAuc"), "test-auc-0");
-      headline(html, "test AUC, round " + last, rl.path("testAuc"), "test-auc-last");
+      headline(html, "test AUC, round 0", r0.path("test_auc"), "test-auc-0");
+      headline(html, "test AUC, round " + last, rl.path("test_auc"), "test-auc-last");
       html.raw("</div>\n");
 
       html.tag("h2", "Per round");
@@ -95,16 +96,16 @@ public final class CollaborateReport {
       for (int i = 0; i < rounds.size(); i++) {
         JsonNode r = rounds.get(i);
         x[i] = r.path("round").asInt();
-        loc[i] = num(r.path("localisationAuc"));
-        test[i] = num(r.path("testAuc"));
-        val[i] = num(r.path("valAuc"));
+        loc[i] = num(r.path("localisation_auc"));
+        test[i] = num(r.path("test_auc"));
+        val[i] = num(r.path("val_auc"));
         boolean zero = r.path("round").asInt() == 0;
         rows.add(List.of(String.valueOf(r.path("round").asInt()), Values.fmt(val[i]),
-            Values.fmt(test[i]), Values.fmt(loc[i]) + " (" + r.path("localisationTiles").asInt()
+            Values.fmt(test[i]), Values.fmt(loc[i]) + " (" + r.path("localisation_tiles").asInt()
                 + " tiles)",
-            zero ? "-" : r.path("pseudoTrain").asInt() + " / " + r.path("pseudoHoldout").asInt(),
-            zero ? "-" : Values.fmt(num(r.path("patchHoldoutAccuracy"))),
-            zero ? "-" : String.valueOf(r.path("patchEpochs").asInt()),
+            zero ? "-" : r.path("pseudo_train").asInt() + " / " + r.path("pseudo_holdout").asInt(),
+            zero ? "-" : Values.fmt(num(r.path("patch_holdout_accuracy"))),
+            zero ? "-" : String.valueOf(r.path("patch_epochs").asInt()),
             String.format("%.0f", num(r.path("seconds")))));
       }
       html.table(List.of("round", "val AUC", "test AUC", "localisation AUC",

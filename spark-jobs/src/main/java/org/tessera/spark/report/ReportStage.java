@@ -30,6 +30,7 @@ import org.tessera.core.Errors;
 import org.tessera.spark.embed.EmbedStage;
 import org.tessera.spark.eval.EvaluateStage;
 import org.tessera.spark.io.LocalTrees;
+import org.tessera.spark.io.OutputLock;
 import org.tessera.spark.io.SlideTable;
 import org.tessera.spark.train.TrainStage;
 
@@ -100,6 +101,15 @@ public final class ReportStage {
       throw new IllegalArgumentException(runDir + " has no " + EvaluateStage.METRICS
           + ": run tessera evaluate --run " + s.run() + " first");
     }
+    try (OutputLock lock = OutputLock.acquire(conf, runDir, "report", console)) {
+      return locked(spark, s, console, t0, conf, fs, runDir, configFile, metricsFile);
+    }
+  }
+
+  /** The report once the run folder is locked. */
+  private static Summary locked(SparkSession spark, Settings s, PrintStream console, long t0,
+      Configuration conf, FileSystem fs, Path runDir, Path configFile, Path metricsFile)
+      throws IOException {
     JsonNode config = RunPart.readJson(fs, configFile);
     JsonNode metrics = RunPart.readJson(fs, metricsFile);
     Map<String, Path> dirs = partDirs(fs, runDir);
@@ -421,7 +431,7 @@ public final class ReportStage {
       for (int i = 0; i < n; i++) {
         JsonNode h = part.history.get(i);
         epoch[i] = h.path("epoch").asInt() + 1;
-        v.get("running")[i] = Values.number(h.path("trainLoss"));
+        v.get("running")[i] = Values.number(h.path("train_loss"));
         v.get("train.loss")[i] = Values.number(h.path("train").path("loss"));
         v.get("val.loss")[i] = Values.number(h.path("val").path("loss"));
         v.get("train.auc")[i] = Values.number(h.path("train").path("auc"));
@@ -469,7 +479,7 @@ public final class ReportStage {
     }
 
     private void perClass(RunPart part, String split) {
-      JsonNode pc = part.split(split).path("perClass");
+      JsonNode pc = part.split(split).path("per_class");
       if (!pc.isObject()) {
         return;
       }
@@ -604,9 +614,9 @@ public final class ReportStage {
       List<List<String>> rows = new ArrayList<>();
       for (JsonNode h : part.history) {
         rows.add(List.of(String.valueOf(h.path("epoch").asInt() + 1),
-            h.path("globalStep").asText(),
-            String.format(Locale.ROOT, "%.3g", Values.number(h.path("learningRate"))),
-            Values.fmt(Values.number(h.path("trainLoss"))),
+            h.path("global_step").asText(),
+            String.format(Locale.ROOT, "%.3g", Values.number(h.path("learning_rate"))),
+            Values.fmt(Values.number(h.path("train_loss"))),
             Values.fmt(Values.number(h.path("train").path("loss"))),
             Values.fmt(Values.number(h.path("train").path("accuracy"))),
             Values.fmt(Values.number(h.path("train").path("auc"))),
@@ -640,7 +650,7 @@ public final class ReportStage {
       run.add(List.of("labels", config.path("labels_file").asText("") + " ("
           + config.path("labels").size() + " slides)"));
       run.add(List.of("classes", String.join(", ", classes)));
-      for (String k : List.of("seed", "workers", "folds", "valFraction", "bagsPerStep")) {
+      for (String k : List.of("seed", "workers", "folds", "val_fraction", "bags_per_step")) {
         run.add(List.of(k, st.path(k).asText("")));
       }
       flatten("loop", st.path("loop"), run);

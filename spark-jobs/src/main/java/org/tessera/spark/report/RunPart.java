@@ -1,9 +1,8 @@
 package org.tessera.spark.report;
 
-import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
+import org.tessera.spark.io.Json;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,9 +22,8 @@ import org.tessera.spark.train.TrainStage;
  */
 final class RunPart {
 
-  /** Training writes NaN for undefined metrics (an AUC on one class); read them as numbers. */
-  static final ObjectMapper JSON = JsonMapper.builder()
-      .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
+  /** Undefined metrics (an AUC on one class) are null, or NaN in runs of earlier versions. */
+  static final ObjectMapper JSON = Json.MAPPER;
 
   /** One slide's row of {@code predictions.parquet}; probabilities in class order. */
   record Prediction(String slideId, String split, String label, int labelIndex, String predicted,
@@ -79,7 +77,7 @@ final class RunPart {
 
   static JsonNode readJson(FileSystem fs, Path file) throws IOException {
     try (var in = fs.open(file)) {
-      return JSON.readTree(in);
+      return Json.snakeKeys(JSON.readTree(in));
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw new IllegalArgumentException(file + " is not valid JSON (" + e.getOriginalMessage()
           + "): rewrite it with the command that made it");
@@ -89,7 +87,7 @@ final class RunPart {
   private static List<JsonNode> readLines(FileSystem fs, Path file) throws IOException {
     List<JsonNode> lines = new ArrayList<>();
     for (String line : TextLines.nonBlank(fs, file)) {
-      lines.add(JSON.readTree(line));
+      lines.add(Json.snakeKeys(JSON.readTree(line)));
     }
     return lines;
   }

@@ -1,8 +1,5 @@
 package org.tessera.spark.tile;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.PropertyNamingStrategies;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -18,8 +15,11 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.tessera.spark.io.HadoopConf;
 import org.tessera.spark.io.OutputGuard;
+import org.tessera.spark.io.OutputLock;
+import org.tessera.spark.io.Provenance;
 import org.tessera.spark.io.RangeCommit;
 import org.tessera.spark.io.SlideTable;
+import org.tessera.wsi.tiling.TilingParams;
 
 /**
  * The tile stage on the driver: list slides, skip those already committed, plan the rest on
@@ -27,8 +27,24 @@ import org.tessera.spark.io.SlideTable;
  * and commit each slide. Usable from the CLI, from {@code spark-submit} and from notebooks.
  */
 public final class TileStage {
-  private static final ObjectMapper JSON = new ObjectMapper()
-      .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
+  /** How a tile output records what made it ({@code tile_params.json}). */
+  public static final Provenance.Kind PROVENANCE = new Provenance.Kind("tile_params.json",
+      "tiles made with other parameters", "use --overwrite to redo every slide, or another --out",
+      Set.of());
+
+  /**
+   * The parameters that decide the tiles, recorded in {@code tile_params.json}.
+   *
+   * @param pixelFormat with stored pixels, their encoding; null otherwise
+   * @param jpegQuality with stored pixels, the JPEG quality; null otherwise
+   */
+  public record Params(TilingParams tiling, boolean storePixels, String pixelFormat,
+      Integer jpegQuality) {
+    static Params of(TileSettings s) {
+      return new Params(s.tiling(), s.storePixels(), s.storePixels() ? s.pixelFormat() : null,
+          s.storePixels() ? s.jpegQuality() : null);
+    }
+  }
 
   private TileStage() {}
 
@@ -66,9 +82,19 @@ public final class TileStage {
     FileSystem fs = new Path(layout.root()).getFileSystem(conf);
 
     SlideSource.Listing listing = SlideSource.list(conf, slides);
-    OutputGuard.claim(conf, new Path(layout.root()), layout.params(), params(settings),
-        settings.overwrite(), "tiles made with other parameters");
+    try (OutputLock lock = OutputLock.acquire(conf, new Path(layout.root()), "tile", console)) {
+      return claimed(spark, jsc, conf, layout, fs, listing, settings, console);
+    }
+  }
+
+  /** The run once the output is locked: record the parameters, then tile what is not done. */
+  private static Summary claimed(SparkSession spark, JavaSparkContext jsc, Configuration conf,
+      TileLayout layout, FileSystem fs, SlideSource.Listing listing, TileSettings settings,
+      PrintStream console) throws IOException {
+    Provenance.claim(conf, new Path(layout.root()), PROVENANCE, Params.of(settings),
+        settings.overwrite());
     fs.mkdirs(layout.tiles());
+    fs.mkdirs(layout.slides());
 
     Set<String> done = settings.overwrite() ? Set.of()
         : OutputGuard.committedOk(spark, conf, layout.slides());
@@ -164,17 +190,5 @@ public final class TileStage {
       SlideTable.write(conf, layout.slides(), p.row());
       progress.units().add(1);
     }
-  }
-
-  /** The parameters that decide the tiles, recorded in {@code tile_params.json}. */
-  private static ObjectNode params(TileSettings settings) {
-    ObjectNode params = JSON.createObjectNode();
-    params.set("tiling", JSON.valueToTree(settings.tiling()));
-    params.put("store_pixels", settings.storePixels());
-    if (settings.storePixels()) {
-      params.put("pixel_format", settings.pixelFormat());
-      params.put("jpeg_quality", settings.jpegQuality());
-    }
-    return params;
   }
 }

@@ -2,6 +2,7 @@ package org.tessera.spark.train;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.tessera.spark.io.Json;
 import java.util.HashMap;
 import java.util.Map;
 import org.tessera.core.nn.mil.MilConfig;
@@ -13,7 +14,7 @@ import org.tessera.core.nn.mil.MilModel;
  * and Spark runs one task per thread, so a thread-local cache needs no locking.
  */
 final class ExecutorModels {
-  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = Json.MAPPER;
   private static final ThreadLocal<Map<String, MilModel>> MODELS =
       ThreadLocal.withInitial(HashMap::new);
 

@@ -2,6 +2,7 @@ package org.tessera.spark.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.tessera.spark.io.Json;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -31,6 +32,8 @@ import org.tessera.core.train.TrainState;
 import org.tessera.spark.embed.EmbedStage;
 import org.tessera.spark.io.AtomicFiles;
 import org.tessera.spark.io.HadoopConf;
+import org.tessera.spark.io.OutputLock;
+import org.tessera.spark.io.Provenance;
 import org.tessera.spark.io.SlideTable;
 import org.tessera.spark.io.TextLines;
 
@@ -56,7 +59,20 @@ public final class TrainStage {
   public static final String SUMMARY = "summary.json";
   public static final String MODEL_DIR = "model";
 
-  static final ObjectMapper JSON = new ObjectMapper();
+  static final ObjectMapper JSON = Json.MAPPER;
+
+  /** How a run records what made it ({@code config.json}); the same settings resume it. */
+  public static final Provenance.Kind PROVENANCE = new Provenance.Kind(CONFIG,
+      "a run with other settings", "use --overwrite to replace it, or another --out", Set.of());
+
+  /**
+   * The resolved settings and provenance of a run, recorded in {@code config.json}.
+   *
+   * @param featuresManifest the features' {@code manifest.json} as read
+   */
+  public record RunConfig(TrainSettings settings, List<String> classes, String labelsFile,
+      Map<String, String> labels, List<Splits.Split> splits, JsonNode featuresManifest,
+      String features, MilConfig model, OptimizerConfig optimizer) {}
 
   private TrainStage() {}
 
@@ -90,6 +106,14 @@ public final class TrainStage {
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     Path featRoot = HadoopConf.qualify(conf, s.features());
     Path runDir = HadoopConf.qualify(conf, s.out());
+    try (OutputLock lock = OutputLock.acquire(conf, runDir, "train", console)) {
+      return claimed(spark, s, console, t0, conf, featRoot, runDir);
+    }
+  }
+
+  /** The run once its folder is locked: check the inputs, record the config, train. */
+  private static Summary claimed(SparkSession spark, TrainSettings s, PrintStream console,
+      long t0, Configuration conf, Path featRoot, Path runDir) throws IOException {
     JsonNode manifest = readManifest(conf, featRoot, s.expectEncoder());
 
     // Through Hadoop, so a label table on hdfs:// or s3a:// reads like the features beside it.
@@ -104,22 +128,13 @@ public final class TrainStage {
     Map<String, Long> tileCounts = featureSlides(spark, conf, featRoot, table);
     List<Splits.Split> splits = splits(table, s);
 
-    ObjectNode config = JSON.createObjectNode();
-    config.set("settings", JSON.valueToTree(s));
-    config.set("classes", JSON.valueToTree(table.classes()));
-    config.put("labels_file", labels.toString());
-    config.set("labels", JSON.valueToTree(labelMap(table)));
-    config.set("splits", JSON.valueToTree(splits));
-    config.set("features_manifest", manifest);
-    config.put("features", featRoot.toString());
-
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     try (BagStore store = BagStore.load(spark, new Path(featRoot, "features").toString(),
         tileCounts, s.workers())) {
       MilConfig model = s.head().resolve(store.dim(), table.classes().size());
-      config.set("model", JSON.valueToTree(model));
-      config.set("optimizer", JSON.valueToTree(s.optimizer()));
-      claim(conf, runDir, config, s.overwrite());
+      Provenance.claim(conf, runDir, PROVENANCE, new RunConfig(s, table.classes(),
+          labels.toString(), labelMap(table), splits, manifest, featRoot.toString(), model,
+          s.optimizer()), s.overwrite());
 
       List<SplitResult> results = new ArrayList<>();
       for (Splits.Split split : splits) {
@@ -140,9 +155,7 @@ public final class TrainStage {
     Path result = new Path(dir, RESULT);
     if (fs.exists(result)) {
       console.println("train: " + split.name() + " already finished (" + result + ")");
-      try (var in = fs.open(result)) {
-        return JSON.readValue((java.io.InputStream) in, SplitResult.class);
-      }
+      return Json.read(conf, result, SplitResult.class);
     }
     Map<String, Integer> train = labels(table, split.train());
     Map<String, Integer> val = labels(table, split.val());
@@ -175,8 +188,8 @@ public final class TrainStage {
       public void epochDone(TrainLoop.EpochRecord r, TrainState state) {
         ObjectNode line = JSON.valueToTree(r);
         line.put("split", split.name());
-        history.add(line.toString());
         try {
+          history.add(Json.line(line));
           // History first: a crash before the checkpoint replays this epoch and rewrites the
           // history from the earlier checkpoint's epoch, so no line is lost or doubled.
           AtomicFiles.writeStream(conf, new Path(dir, HISTORY),
@@ -323,34 +336,6 @@ public final class TrainStage {
           + "remove their rows");
     }
     return wanted;
-  }
-
-  /**
-   * Records the run's configuration. A folder made with another configuration is refused, or
-   * deleted with {@code overwrite}; the same configuration resumes.
-   */
-  private static void claim(Configuration conf, Path runDir, ObjectNode config, boolean overwrite)
-      throws IOException {
-    FileSystem fs = runDir.getFileSystem(conf);
-    Path file = new Path(runDir, CONFIG);
-    // Compared as read back from text, so number types (int or long) cannot differ.
-    JsonNode wanted = JSON.readTree(JSON.writeValueAsString(config));
-    if (fs.exists(file)) {
-      JsonNode existing;
-      try (var in = fs.open(file)) {
-        existing = JSON.readTree(in);
-      }
-      if (!existing.equals(wanted)) {
-        if (!overwrite) {
-          throw new IllegalArgumentException(runDir + " holds a run with other settings ("
-              + file + "): use --overwrite to replace it, or another --out");
-        }
-        fs.delete(runDir, true);
-      }
-    } else if (fs.exists(runDir) && overwrite) {
-      fs.delete(runDir, true);
-    }
-    writeJson(conf, file, config);
   }
 
   private static List<String> readHistory(Configuration conf, Path file, int epochsKept)

@@ -124,8 +124,8 @@ class CollaborateStageTest {
     assertEquals(1, rounds.get(1).path("round").asInt());
     // The six small slides' test lesions may be too small for a lesion tile: the field is
     // there, null when there is nothing to localise.
-    assertTrue(rounds.get(1).has("localisationAuc"), rounds.toString());
-    assertTrue(rounds.get(1).path("pseudoTrain").asInt() > 0, rounds.toString());
+    assertTrue(rounds.get(1).has("localisation_auc"), rounds.toString());
+    assertTrue(rounds.get(1).path("pseudo_train").asInt() > 0, rounds.toString());
 
     // Pseudo-labels come from the train and val slides only, top tiles of tumour slides are
     // tumour, everything else normal.

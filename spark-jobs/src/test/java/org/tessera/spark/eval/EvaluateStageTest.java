@@ -36,7 +36,7 @@ import org.tessera.core.eval.SplitMetrics;
 import org.tessera.core.optim.OptimizerConfig;
 import org.tessera.core.train.TrainLoop;
 import org.tessera.spark.SparkTestSupport;
-import org.tessera.spark.io.FiniteJson;
+import org.tessera.spark.io.Json;
 import org.tessera.spark.train.HeadOptions;
 import org.tessera.spark.train.ToyFeatures;
 import org.tessera.spark.train.TrainSettings;
@@ -141,14 +141,14 @@ class EvaluateStageTest {
       Split s = predictions(holdout, name);
       SplitMetrics expected = Evaluation.evaluate(s.p(), s.y(), CLASSES, t, 200, SEED);
       JsonNode got = fold.get("splits").get(name);
-      assertEquals(JSON.readTree(FiniteJson.bytes(expected)), got, name);
-      assertEquals(List.of("n", "metrics", "confusion", "roc", "pr", "perClass"), names(got));
+      assertEquals(JSON.readTree(Json.bytes(expected)), got, name);
+      assertEquals(List.of("n", "metrics", "confusion", "roc", "pr", "per_class"), names(got));
       assertEquals(Evaluation.METRICS, names(got.get("metrics")));
       assertEquals(List.of("value", "ci_low", "ci_high"), names(got.at("/metrics/auc")));
       assertEquals(List.of("x", "y", "thresholds"), names(got.get("roc")));
       assertEquals(List.of("x", "y", "thresholds"), names(got.get("pr")));
       assertEquals(List.of("auc", "sensitivity", "specificity", "precision", "f1", "support"),
-          names(got.at("/perClass/tumor")));
+          names(got.at("/per_class/tumor")));
     }
     // The val threshold decides the test slides.
     Split test = predictions(holdout, "test");
@@ -214,9 +214,9 @@ class EvaluateStageTest {
     SplitMetrics expected = Evaluation.evaluate(p, y, List.of("a", "b", "c"), Double.NaN, 50,
         SEED);
     JsonNode test = fold.at("/splits/test");
-    assertEquals(JSON.readTree(FiniteJson.bytes(expected)), test);
-    assertEquals(List.of("n", "metrics", "confusion", "perClass"), names(test));
-    assertEquals(List.of("a", "b", "c"), names(test.get("perClass")));
+    assertEquals(JSON.readTree(Json.bytes(expected)), test);
+    assertEquals(List.of("n", "metrics", "confusion", "per_class"), names(test));
+    assertEquals(List.of("a", "b", "c"), names(test.get("per_class")));
 
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     org.tessera.spark.report.ReportStage.Summary report =
@@ -276,7 +276,7 @@ class EvaluateStageTest {
     assertEquals(List.of("test", "val"), names(m.get("cross_validation")));
     JsonNode auc = m.at("/cross_validation/test/auc");
     assertEquals(List.of("mean", "sd", "n"), names(auc));
-    assertEquals(JSON.readTree(FiniteJson.bytes(Evaluation.crossValidation(tests))),
+    assertEquals(JSON.readTree(Json.bytes(Evaluation.crossValidation(tests))),
         m.at("/cross_validation/test"));
   }
 

@@ -294,7 +294,18 @@ class ImportStageTest {
     Files.copy(csv, other);
     String refused = assertThrows(IllegalArgumentException.class,
         () -> run(ImportStage.Format.CSV, other, feat, false)).getMessage();
-    assertTrue(refused.contains("another source") && refused.contains("--overwrite"), refused);
+    assertTrue(refused.contains("source was") && refused.contains("--overwrite"), refused);
+
+    // Overwritten with a source that has slide a only, the output holds a only: rows of slides
+    // the new source does not list go with the rest of the earlier run.
+    Files.writeString(other, "slide_id,x,y,f0,f1,f2\n" + String.join("\n", lines.stream()
+        .filter(l -> l.startsWith("a,")).map(l -> l.substring(0, l.lastIndexOf(','))).toList())
+        + "\n");
+    ImportStage.Summary redone = run(ImportStage.Format.CSV, other, feat, true);
+    assertEquals(1, redone.ok());
+    assertEquals(6, spark.read().parquet(feat.resolve(FeatureTable.DIR).toString()).count());
+    assertEquals(List.of("a"), spark.read().parquet(feat.resolve("slides").toString())
+        .select("slide_id").as(org.apache.spark.sql.Encoders.STRING()).collectAsList());
   }
 
   @Test

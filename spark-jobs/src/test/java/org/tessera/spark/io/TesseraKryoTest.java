@@ -65,7 +65,7 @@ class TesseraKryoTest {
     SerializerInstance s = kryo(true);
     BagStep step = new BagStep("slide_003", 1, 42L);
     assertEquals(step, roundTrip(s, step));
-    TilingParams tiling = new TilingParams(0.5, 256, 256, 0.5, 16, Double.NaN,
+    TilingParams tiling = new TilingParams(0.5, 256, 256, 0.5, 16, null,
         TissueParams.defaults());
     assertEquals(tiling, roundTrip(s, tiling));
     List<Object> mixed = Collections.unmodifiableList(new ArrayList<>(List.of(step, "x")));

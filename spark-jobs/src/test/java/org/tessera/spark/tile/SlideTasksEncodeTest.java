@@ -18,7 +18,7 @@ class SlideTasksEncodeTest {
   private static final int SIZE = 64;
 
   private static TileSettings settings(String format) {
-    TilingParams tiling = new TilingParams(0.5, 256, 256, 0.5, 16, Double.NaN,
+    TilingParams tiling = new TilingParams(0.5, 256, 256, 0.5, 16, null,
         TissueParams.defaults());
     return new TileSettings(tiling, true, format, 90, 2000, false, "/tmp");
   }

@@ -50,7 +50,7 @@ class TileStageTest {
 
   static TileSettings settings(boolean assumeMpp, boolean pixels, boolean overwrite) {
     return new TileSettings(new TilingParams(0.5, 256, 256, 0.5, 16,
-        assumeMpp ? 0.5 : Double.NaN, TissueParams.defaults()), pixels, "png", 90, 7, overwrite,
+        assumeMpp ? 0.5 : null, TissueParams.defaults()), pixels, "png", 90, 7, overwrite,
         System.getProperty("java.io.tmpdir") + "/slide-cache");
   }
 

@@ -66,9 +66,9 @@ class TrainStageTest {
 
     List<String> history = Files.readAllLines(run.resolve(TrainStage.HISTORY));
     assertEquals(r.epochs(), history.size());
-    assertTrue(history.get(0).contains("\"trainLoss\""));
-    double first = TrainStage.JSON.readTree(history.get(0)).path("trainLoss").asDouble();
-    double last = TrainStage.JSON.readTree(history.get(history.size() - 1)).path("trainLoss")
+    assertTrue(history.get(0).contains("\"train_loss\""));
+    double first = TrainStage.JSON.readTree(history.get(0)).path("train_loss").asDouble();
+    double last = TrainStage.JSON.readTree(history.get(history.size() - 1)).path("train_loss")
         .asDouble();
     assertTrue(last < 0.75 * first, "training loss went from " + first + " to " + last);
 

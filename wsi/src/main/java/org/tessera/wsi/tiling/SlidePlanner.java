@@ -34,11 +34,11 @@ public final class SlidePlanner {
     SlideMetadata meta = reader.metadata();
     boolean assumed = false;
     if (meta.mpp().isEmpty()) {
-      if (params.assumeMpp().isEmpty()) {
+      if (params.assumeMpp() == null) {
         throw new IllegalArgumentException("slide has no microns-per-pixel metadata (vendor "
             + meta.vendor() + "): pass --assume-mpp MPP to state it");
       }
-      meta = meta.withMpp(params.assumeMpp().getAsDouble());
+      meta = meta.withMpp(params.assumeMpp());
       assumed = true;
     }
     TileGrid grid = TileGrid.plan(meta, params.targetMpp(), params.tileSize(), params.stride());

@@ -1,7 +1,6 @@
 package org.tessera.wsi.tiling;
 
 import java.io.Serializable;
-import java.util.OptionalDouble;
 import org.tessera.wsi.tissue.TissueParams;
 
 /**
@@ -13,7 +12,8 @@ import org.tessera.wsi.tissue.TissueParams;
  * @param stride         grid step in delivered pixels
  * @param minTissue      keep a tile when its tissue fraction is at least this (0..1)
  * @param segDownsample  wanted downsample of the image tissue is segmented on (e.g. 16)
- * @param assumeMppOrNaN microns per level-0 pixel for slides whose metadata has none; NaN = none
+ * @param assumeMpp      microns per level-0 pixel for slides whose metadata has none; null when
+ *                       none is assumed (such slides fail)
  * @param tissue         tissue segmentation parameters
  */
 public record TilingParams(
@@ -22,7 +22,7 @@ public record TilingParams(
     int stride,
     double minTissue,
     double segDownsample,
-    double assumeMppOrNaN,
+    Double assumeMpp,
     TissueParams tissue) implements Serializable {
 
   private static final long serialVersionUID = 1L;
@@ -44,9 +44,9 @@ public record TilingParams(
     if (!(segDownsample >= 1)) {
       throw new IllegalArgumentException("--seg-downsample must be >= 1, got " + segDownsample);
     }
-    if (!Double.isNaN(assumeMppOrNaN) && !(assumeMppOrNaN > 0)) {
+    if (assumeMpp != null && !(assumeMpp > 0 && assumeMpp < Double.POSITIVE_INFINITY)) {
       throw new IllegalArgumentException("--assume-mpp must be a positive number, got "
-          + assumeMppOrNaN);
+          + assumeMpp);
     }
   }
 
@@ -56,9 +56,5 @@ public record TilingParams(
       throw new IllegalArgumentException("--magnification must be positive, got " + magnification);
     }
     return 10.0 / magnification;
-  }
-
-  public OptionalDouble assumeMpp() {
-    return Double.isNaN(assumeMppOrNaN) ? OptionalDouble.empty() : OptionalDouble.of(assumeMppOrNaN);
   }
 }
