@@ -83,6 +83,7 @@ public final class TileStage {
     int skipped = listing.slides().size() - pending.size();
     console.printf("[tile] %d slides listed, %d already done, %d to process -> %s%n",
         listing.slides().size(), skipped, pending.size(), layout.root());
+    uncommit(conf, layout, pending);
 
     List<SlideTasks.Planned> outcomes = new ArrayList<>();
     long tiles = 0;
@@ -104,7 +105,7 @@ public final class TileStage {
           return p;
         }).collect();
         if (settings.storePixels()) {
-          storePixels(jsc, outcomes, settings, hconf, layout, progress);
+          outcomes = storePixels(jsc, outcomes, settings, hconf, layout, progress);
         }
       }
     } finally {
@@ -125,42 +126,85 @@ public final class TileStage {
         tiles, progress.seconds(), failures, listing.ignored());
   }
 
-  private static void storePixels(JavaSparkContext jsc, List<SlideTasks.Planned> planned,
-      TileSettings settings, HadoopConf hconf, TileLayout layout, StageProgress progress)
+  /**
+   * Un-commits, on the driver and before any task starts, the slides about to be (re)done: row
+   * first (so a slide is never counted done with half its tiles), then tiles and QC image. Tasks
+   * never delete: a task that finds its slide's row was preceded by another attempt of itself.
+   * Pixel ranges in {@code _work} stay: they are keyed by what they hold and resume the slide.
+   */
+  private static void uncommit(Configuration conf, TileLayout layout, List<SlideInput> pending)
       throws IOException {
-    List<SlideTasks.Range> ranges = new ArrayList<>();
-    Map<String, Integer> partsBySlide = new TreeMap<>();
+    if (pending.isEmpty()) {
+      return;
+    }
+    FileSystem fs = layout.slides().getFileSystem(conf);
+    Set<String> ids = new java.util.HashSet<>();
+    for (SlideInput s : pending) {
+      SlideTable.delete(conf, layout.slides(), s.slideId());
+      fs.delete(layout.qcPath(s.slideId()), false);
+      ids.add(s.slideId());
+    }
+    RangeCommit.deleteSlides(conf, layout.tiles(), ids);
+  }
+
+  /**
+   * Reads the pixels of every planned slide in ranges and commits each slide whose ranges were
+   * all stored; a slide with a range that could not be read fails alone with that reason.
+   *
+   * @return the outcome of every slide of {@code planned}, as committed
+   */
+  private static List<SlideTasks.Planned> storePixels(JavaSparkContext jsc,
+      List<SlideTasks.Planned> planned, TileSettings settings, HadoopConf hconf,
+      TileLayout layout, StageProgress progress) throws IOException {
+    List<RangeCommit.Part> ranges = new ArrayList<>();
+    Map<String, List<RangeCommit.Part>> partsBySlide = new TreeMap<>();
     for (SlideTasks.Planned p : planned) {
-      if (!p.row().ok()) {
-        continue;
-      }
-      int[] bounds = RangeCommit.splits(p.row().tileCount(), settings.tilesPerTask());
-      partsBySlide.put(p.row().slideId(), bounds.length - 1);
-      for (int k = 0; k + 1 < bounds.length; k++) {
-        ranges.add(new SlideTasks.Range(p.row().slideId(), p.row().path(), k, bounds.length - 1,
-            bounds[k], bounds[k + 1]));
+      if (p.row().ok() && !p.committed()) {
+        List<RangeCommit.Part> parts = RangeCommit.parts(p.row().slideId(), p.row().path(),
+            p.key(), p.row().tileCount(), settings.tilesPerTask());
+        partsBySlide.put(p.row().slideId(), parts);
+        ranges.addAll(parts);
       }
     }
     if (ranges.isEmpty()) {
-      return;
+      return planned;
     }
     var items = progress.items();
     jsc.setJobDescription("tile: read and store pixels of " + ranges.size() + " tile ranges");
-    jsc.parallelize(ranges, ranges.size()).foreach(r -> {
-      SlideTasks.readPixels(r, settings, hconf.get(), layout);
-      items.add(r.end() - r.start());
-    });
+    List<SlideTasks.Stored> stored = jsc.parallelize(ranges, ranges.size()).map(r -> {
+      SlideTasks.Stored d = SlideTasks.readPixels(r, settings, hconf.get(), layout);
+      items.add(d.tiles());
+      return d;
+    }).collect();
+    Map<String, String> errors = new TreeMap<>();
+    for (SlideTasks.Stored d : stored) {
+      if (!d.ok()) {
+        errors.putIfAbsent(d.slideId(), d.error());
+      }
+    }
     Configuration conf = hconf.get();
+    Path root = new Path(layout.root());
+    List<SlideTasks.Planned> outcomes = new ArrayList<>();
     for (SlideTasks.Planned p : planned) {
-      if (!p.row().ok()) {
+      String id = p.row().slideId();
+      if (!partsBySlide.containsKey(id)) {
+        outcomes.add(p);
         continue;
       }
-      String id = p.row().slideId();
-      RangeCommit.moveIntoPlace(conf, new Path(layout.root()), layout.tiles(), id,
-          partsBySlide.get(id));
-      SlideTable.write(conf, layout.slides(), p.row());
+      String error = errors.get(id);
+      SlideTable.Row row = p.row();
+      if (error == null) {
+        RangeCommit.moveIntoPlace(conf, root, layout.tiles(), partsBySlide.get(id));
+      } else {
+        RangeCommit.discardWork(conf, root, id);
+        row = SlideTable.Row.failed(id, row.path(), error, row.elapsedMs(),
+            java.time.Instant.now().toString());
+      }
+      SlideTable.write(conf, layout.slides(), row);
+      outcomes.add(new SlideTasks.Planned(row, null, true));
       progress.units().add(1);
     }
+    return outcomes;
   }
 
   /** The parameters that decide the tiles, recorded in {@code tile_params.json}. */
