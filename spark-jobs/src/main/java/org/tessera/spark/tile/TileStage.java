@@ -65,16 +65,21 @@ public final class TileStage {
         .makeQualified(new Path(out)).toString());
     FileSystem fs = new Path(layout.root()).getFileSystem(conf);
 
-    SlideSource.Listing listing = SlideSource.list(conf, slides);
+    // Ids recorded by earlier runs are kept for their files, so a slide keeps its id when files
+    // are added beside it; a slide counts as done only if its ok row is for the same file.
+    Map<String, SlideTable.Recorded> recorded = settings.overwrite() ? Map.of()
+        : SlideTable.recorded(spark, conf, layout.slides());
+    Map<String, String> recordedIds = new TreeMap<>();
+    recorded.forEach((id, r) -> recordedIds.putIfAbsent(r.path(), id));
+    SlideSource.Listing listing = SlideSource.list(conf, slides, recordedIds);
     OutputGuard.claim(conf, new Path(layout.root()), layout.params(), params(settings),
         settings.overwrite(), "tiles made with other parameters");
     fs.mkdirs(layout.tiles());
 
-    Set<String> done = settings.overwrite() ? Set.of()
-        : OutputGuard.committedOk(spark, conf, layout.slides());
     List<SlideInput> pending = new ArrayList<>();
     for (SlideInput s : listing.slides()) {
-      if (!done.contains(s.slideId())) {
+      SlideTable.Recorded r = recorded.get(s.slideId());
+      if (r == null || !r.ok() || !r.path().equals(s.path())) {
         pending.add(s);
       }
     }
@@ -83,6 +88,7 @@ public final class TileStage {
     int skipped = listing.slides().size() - pending.size();
     console.printf("[tile] %d slides listed, %d already done, %d to process -> %s%n",
         listing.slides().size(), skipped, pending.size(), layout.root());
+    printRenamed(console, listing.slides());
     uncommit(conf, layout, pending);
 
     List<SlideTasks.Planned> outcomes = new ArrayList<>();
@@ -145,6 +151,23 @@ public final class TileStage {
       ids.add(s.slideId());
     }
     RangeCommit.deleteSlides(conf, layout.tiles(), ids);
+  }
+
+  /** Says which slides have an id other than their file name (a clash, or an earlier run's). */
+  private static void printRenamed(PrintStream console, List<SlideInput> slides) {
+    List<String> renamed = new ArrayList<>();
+    for (SlideInput s : slides) {
+      String name = new Path(s.path()).getName();
+      int dot = name.lastIndexOf('.');
+      String stem = dot > 0 ? name.substring(0, dot) : name;
+      if (!stem.equals(s.slideId())) {
+        renamed.add(s.slideId() + " <- " + name);
+      }
+    }
+    if (!renamed.isEmpty()) {
+      console.printf("[tile] %d slide(s) with an id other than their file name (ids are kept"
+          + " across runs in slides/): %s%n", renamed.size(), String.join(", ", renamed));
+    }
   }
 
   /**

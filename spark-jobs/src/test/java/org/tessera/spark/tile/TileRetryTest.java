@@ -11,8 +11,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -25,11 +28,13 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tessera.spark.SparkTestSupport;
+import org.tessera.spark.cli.TesseraCliTest;
 import org.tessera.wsi.synth.SynthCohort;
 
 /**
- * What a slide's commit survives: a range that cannot be read (the slide fails alone) and a
- * second attempt of the same task (it never un-commits the first).
+ * What a slide's commit survives: a range that cannot be read (the slide fails alone), a second
+ * attempt of the same task (it never un-commits the first), slides added beside committed ones
+ * (ids stay with their files), and a folder without slides (a one-line error, not "0 slides").
  */
 class TileRetryTest {
   static SparkSession spark;
@@ -208,5 +213,70 @@ class TileRetryTest {
     long before = Files.getLastModifiedTime(stored).toMillis();
     assertTrue(SlideTasks.readPixels(part, s, conf, layout).ok());
     assertEquals(before, Files.getLastModifiedTime(stored).toMillis());
+  }
+
+  @Test
+  void aFolderWithoutSlidesIsAOneLineErrorNamingTheSubfolderThatHasThem() throws IOException {
+    Path root = SparkTestSupport.cohort();
+    TesseraCliTest.Result r = TesseraCliTest.cli("tile", "--slides", root.toString(), "--out",
+        tmp.resolve("out").toString(), "--assume-mpp", "0.5");
+    assertEquals(1, r.code(), r.out() + r.err());
+    String err = r.err().strip();
+    assertFalse(err.contains("\n"), err);
+    assertTrue(err.contains(root.toString()) && err.contains("no slides"), err);
+    assertTrue(err.contains(root.resolve(SynthCohort.SLIDES_DIR).toString()) && err.contains("6"),
+        "names the subfolder holding the slides: " + err);
+
+    Path empty = Files.createDirectories(tmp.resolve("empty"));
+    Files.writeString(empty.resolve("labels.csv"), "slide_id,label\n");
+    TesseraCliTest.Result none = TesseraCliTest.cli("tile", "--slides", empty.toString(),
+        "--out", tmp.resolve("out2").toString(), "--assume-mpp", "0.5");
+    assertEquals(1, none.code(), none.out() + none.err());
+    assertFalse(none.err().strip().contains("\n"), none.err());
+    assertTrue(none.err().contains(empty.toString()), none.err());
+  }
+
+  @Test
+  void idsStayWithTheirFilesWhenAFileWithAClashingNameIsAdded() throws IOException {
+    Path slides = Files.createDirectories(tmp.resolve("clash"));
+    List<Path> svs = slides(TileStageTest.cohortSlides, ".svs");
+    List<Path> tif = slides(TileStageTest.cohortSlides, ".tif");
+    Files.copy(svs.get(0), slides.resolve("a b.svs"));
+    Files.copy(svs.get(1), slides.resolve("a_b.svs"));
+    Files.copy(tif.get(0), slides.resolve("a_b.tif"));
+    Path out = tmp.resolve("clash-out");
+    String[] args = {"tile", "--slides", slides.toString(), "--out", out.toString(),
+        "--assume-mpp", "0.5", "--tile", "256"};
+    TesseraCliTest.Result first = TesseraCliTest.cli(args);
+    assertEquals(0, first.code(), first.err());
+
+    Files.copy(tif.get(1), slides.resolve("a+b.tif"));
+    TesseraCliTest.Result second = TesseraCliTest.cli(args);
+    assertEquals(0, second.code(), second.err());
+
+    Map<String, Row> rows = TileStageTest.slideRows(out);
+    assertEquals(4, rows.size(), rows.keySet().toString());
+    Map<String, String> idByFile = new HashMap<>();
+    for (Row r : rows.values()) {
+      String file = new org.apache.hadoop.fs.Path(r.<String>getAs("path")).getName();
+      assertTrue(idByFile.put(file, r.getAs("slide_id")) == null, "tiled twice: " + file);
+      assertEquals("ok", r.getAs("status"));
+    }
+    assertEquals(Set.of("a b.svs", "a_b.svs", "a_b.tif", "a+b.tif"), idByFile.keySet());
+    assertEquals("a_b", idByFile.get("a b.svs"), "ids of the first run are kept");
+    assertEquals("a_b-2", idByFile.get("a_b.svs"));
+    assertEquals("a_b-3", idByFile.get("a_b.tif"));
+    assertEquals("a_b-4", idByFile.get("a+b.tif"));
+
+    List<String> tiles = TileStageTest.tileRows(out);
+    long expected = rows.values().stream().mapToLong(r -> r.<Long>getAs("tile_count")).sum();
+    assertEquals(expected, tiles.size());
+    Set<String> keys = new HashSet<>();
+    for (String t : tiles) {
+      String[] f = t.split(",");
+      assertTrue(keys.add(f[0] + "/" + f[1] + "/" + f[2]), "duplicate tile " + t);
+    }
+    assertTrue(first.out().contains("a_b-2 <- a_b.svs"), "renamed ids are shown: " + first.out());
+    assertTrue(second.out().contains("a_b-4 <- a+b.tif"), second.out());
   }
 }
