@@ -62,13 +62,38 @@ public final class SlideIds {
    * result does not depend on listing order; a clash gets {@code -2}, {@code -3}, ... appended.
    */
   public static Map<String, String> assign(List<String> paths) {
+    return assign(paths, Map.of(), Set.of());
+  }
+
+  /**
+   * Unique ids for a list of paths that stay the same across runs: a path keeps the id {@code
+   * recorded} for it (by an earlier run of the same output) unless that id is {@code reserved}
+   * for another slide, and new paths get ids taken by no recorded or reserved slide, so adding a
+   * file never moves an id from one file to another.
+   *
+   * @param recorded ids of earlier runs by path (paths no longer listed keep their ids taken)
+   * @param reserved ids given explicitly to other slides of this run
+   */
+  public static Map<String, String> assign(List<String> paths, Map<String, String> recorded,
+      Set<String> reserved) {
     List<String> sorted = new ArrayList<>(paths);
     sorted.sort(null);
     Map<String, String> byPath = new HashMap<>();
-    Set<String> used = new HashSet<>();
+    Set<String> used = new HashSet<>(reserved);
+    Set<String> seen = new HashSet<>();
+    for (String p : sorted) {
+      if (!seen.add(p)) {
+        throw new IllegalArgumentException("slide listed twice: " + p);
+      }
+      String id = recorded.get(p);
+      if (id != null && isValid(id) && used.add(id)) {
+        byPath.put(p, id);
+      }
+    }
+    used.addAll(recorded.values());
     for (String p : sorted) {
       if (byPath.containsKey(p)) {
-        throw new IllegalArgumentException("slide listed twice: " + p);
+        continue;
       }
       String base = fromFileName(p);
       String id = base;

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class SlideIdsTest {
@@ -39,6 +40,29 @@ class SlideIdsTest {
     assertEquals("s_1-3", ids.get("/c/s+1.svs"));
     assertEquals(ids, SlideIds.assign(List.of("/c/s+1.svs", "/a/s_1.tif", "/b/s 1.svs")));
     assertEquals(List.copyOf(paths), List.copyOf(ids.keySet()));
+  }
+
+  @Test
+  void idsRecordedByAnEarlierRunStayWithTheirPaths() {
+    Map<String, String> first = SlideIds.assign(List.of("/d/a b.svs", "/d/a_b.svs", "/d/a_b.tif"));
+    assertEquals(Map.of("/d/a b.svs", "a_b", "/d/a_b.svs", "a_b-2", "/d/a_b.tif", "a_b-3"), first);
+    // A file that sorts among them is added: the others keep their ids, it gets a free one.
+    List<String> now = List.of("/d/a b.svs", "/d/a+b.tif", "/d/a_b.svs", "/d/a_b.tif");
+    Map<String, String> second = SlideIds.assign(now, first, Set.of());
+    assertEquals("a_b-4", second.get("/d/a+b.tif"));
+    for (var e : first.entrySet()) {
+      assertEquals(e.getValue(), second.get(e.getKey()));
+    }
+    // Without the record the ids would have moved between files.
+    assertEquals("a_b-2", SlideIds.assign(now).get("/d/a+b.tif"));
+    // An id recorded for a file no longer listed is not given to another file.
+    assertEquals("a_b-4", SlideIds.assign(List.of("/d/a+b.tif", "/d/a b.svs"),
+        Map.of("/d/a b.svs", "a_b", "/d/gone/a_b.svs", "a_b-2", "/e/a_b.tif", "a_b-3"),
+        Set.of()).get("/d/a+b.tif"));
+    // An id reserved for another slide (an explicit one) wins over a recorded one.
+    Map<String, String> reserved = SlideIds.assign(List.of("/d/a_b.svs"),
+        Map.of("/d/a_b.svs", "a_b-2"), Set.of("a_b-2"));
+    assertEquals("a_b", reserved.get("/d/a_b.svs"));
   }
 
   @Test

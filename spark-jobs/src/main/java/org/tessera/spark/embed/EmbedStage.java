@@ -78,45 +78,37 @@ public final class EmbedStage {
     Configuration conf = jsc.hadoopConfiguration();
     Path tilesRoot = HadoopConf.qualify(conf, tiles);
     Path featRoot = HadoopConf.qualify(conf, out);
-    FileSystem fs = featRoot.getFileSystem(conf);
-
     Path tileSlides = new Path(tilesRoot, SlideTable.DIR);
     if (!tilesRoot.getFileSystem(conf).exists(tileSlides)) {
       throw new IOException(tiles + " is not a tile output (no " + SlideTable.DIR
           + "/ folder): run tessera tile first and pass its --out here");
     }
+    Map<String, Row> tileSlideRows = committedTileSlides(spark, conf, tiles, tileSlides);
     // Loading the encoder on the driver surfaces a missing or mismatched weights file before any
     // task starts, and gives the spec recorded in the manifest.
     EncoderSpec spec = EncoderPool.encoder(settings).spec();
     TilePreprocessor.Config preprocessing = preprocessing(settings, spec.inputSize());
     Manifest manifest = manifest(conf, tilesRoot, preprocessing, spec);
     try (OutputLock lock = OutputLock.acquire(conf, featRoot, "embed", console)) {
-      return claimed(spark, jsc, conf, tilesRoot, featRoot, tileSlides, spec, preprocessing,
+      return claimed(spark, jsc, conf, tilesRoot, featRoot, tileSlideRows, spec, preprocessing,
           manifest, settings, console);
     }
   }
 
   /** The run once the output is locked: record the manifest, then embed what is not done. */
   private static Summary claimed(SparkSession spark, JavaSparkContext jsc, Configuration conf,
-      Path tilesRoot, Path featRoot, Path tileSlides, EncoderSpec spec,
+      Path tilesRoot, Path featRoot, Map<String, Row> tileSlideRows, EncoderSpec spec,
       TilePreprocessor.Config preprocessing, Manifest manifest, EmbedSettings settings,
       PrintStream console) throws IOException {
     Provenance.claim(conf, featRoot, PROVENANCE, manifest, settings.overwrite());
     featRoot.getFileSystem(conf).mkdirs(new Path(featRoot, SlideTable.DIR));
 
-    Map<String, Row> tileSlideRows = new TreeMap<>();
-    for (Row r : spark.read().parquet(tileSlides.toString())
-        .select("slide_id", "path", "status", "tile_count").collectAsList()) {
-      if (SlideTable.OK.equals(r.getString(2))) {
-        tileSlideRows.put(r.getString(0), r);
-      }
-    }
     Path featSlides = new Path(featRoot, SlideTable.DIR);
     Set<String> done = settings.overwrite() ? Set.of()
         : OutputGuard.committedOk(spark, conf, featSlides);
 
-    List<EmbedTasks.Range> ranges = new ArrayList<>();
-    Map<String, Integer> partsBySlide = new HashMap<>();
+    List<RangeCommit.Part> ranges = new ArrayList<>();
+    Map<String, List<RangeCommit.Part>> partsBySlide = new HashMap<>();
     Map<String, String> failures = new TreeMap<>();
     int processed = 0;
     for (Row r : tileSlideRows.values()) {
@@ -133,15 +125,16 @@ public final class EmbedStage {
             why, 0, spec.featureDim(), "-", 0, Instant.now().toString()));
         continue;
       }
-      int[] bounds = RangeCommit.splits(n, settings.tilesPerTask());
-      partsBySlide.put(id, bounds.length - 1);
-      for (int k = 0; k + 1 < bounds.length; k++) {
-        ranges.add(new EmbedTasks.Range(id, r.getString(1), k, bounds.length - 1, bounds[k],
-            bounds[k + 1]));
-      }
+      // Feature ranges are keyed by the tile slide they embed: ranges left by a run over an
+      // older tiling of this slide are never mixed with this one's.
+      String key = RangeCommit.key(tilesRoot, r.getString(1), n, r.getString(4));
+      List<RangeCommit.Part> parts = RangeCommit.parts(id, r.getString(1), key, n,
+          settings.tilesPerTask());
+      partsBySlide.put(id, parts);
+      ranges.addAll(parts);
     }
-    ranges.sort(Comparator.comparingInt((EmbedTasks.Range x) -> x.end() - x.start()).reversed()
-        .thenComparing(EmbedTasks.Range::slideId).thenComparingInt(EmbedTasks.Range::part));
+    ranges.sort(Comparator.comparingInt(RangeCommit.Part::rows).reversed()
+        .thenComparing(RangeCommit.Part::slideId).thenComparingInt(RangeCommit.Part::index));
     int skipped = tileSlideRows.size() - processed;
     console.printf("[embed] %d slides in %s, %d already done, %d to embed in %d tasks with %s -> %s%n",
         tileSlideRows.size(), tilesRoot, skipped, processed, ranges.size(), spec.name(), featRoot);
@@ -178,7 +171,7 @@ public final class EmbedStage {
           long n = parts.stream().mapToLong(EmbedTasks.Done::tiles).sum();
           long elapsed = parts.stream().mapToLong(EmbedTasks.Done::millis).sum();
           if (error == null) {
-            RangeCommit.moveIntoPlace(conf, featRoot, featTable, id, partsBySlide.get(id));
+            RangeCommit.moveIntoPlace(conf, featRoot, featTable, partsBySlide.get(id));
             FeatureSlideTable.write(conf, featSlides, new FeatureSlideTable.Row(id, SlideTable.OK,
                 null, n, spec.featureDim(), device, elapsed, Instant.now().toString()));
             ok++;
@@ -199,6 +192,37 @@ public final class EmbedStage {
     }
     return new Summary(tileSlideRows.size(), skipped, processed, ok, failures.size(), tilesDone,
         progress.seconds(), failures, spec);
+  }
+
+  /**
+   * The slides the tile index has committed ok, by id (slide id, path, status, tile count,
+   * finished at).
+   *
+   * @throws IllegalArgumentException when it has none: there is nothing to embed
+   */
+  private static Map<String, Row> committedTileSlides(SparkSession spark, Configuration conf,
+      String tiles, Path tileSlides) throws IOException {
+    Map<String, Row> rows = new TreeMap<>();
+    FileSystem fs = tileSlides.getFileSystem(conf);
+    if (fs.globStatus(new Path(tileSlides, "*.parquet")).length == 0) {
+      throw new IllegalArgumentException("the tile index " + tiles + " holds no committed slide"
+          + " (" + tileSlides + " is empty): run tessera tile on it first (or finish that run)");
+    }
+    int failed = 0;
+    for (Row r : spark.read().parquet(tileSlides.toString())
+        .select("slide_id", "path", "status", "tile_count", "finished_at").collectAsList()) {
+      if (SlideTable.OK.equals(r.getString(2))) {
+        rows.put(r.getString(0), r);
+      } else {
+        failed++;
+      }
+    }
+    if (rows.isEmpty()) {
+      throw new IllegalArgumentException("the tile index " + tiles + " holds no slide tiled ok ("
+          + failed + " failed: see their error in " + tileSlides + " or tessera inspect " + tiles
+          + "): fix those slides and run tessera tile again");
+    }
+    return rows;
   }
 
   /** What these settings embed with (loading the encoder once in this JVM). */

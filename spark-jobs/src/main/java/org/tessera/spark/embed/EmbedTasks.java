@@ -26,12 +26,6 @@ import org.tessera.spark.tile.TilePixels;
 final class EmbedTasks {
   private EmbedTasks() {}
 
-  /** A contiguous range of a slide's tiles (in tile-index order). */
-  record Range(String slideId, String path, int part, int parts, int start, int end)
-      implements Serializable {
-    private static final long serialVersionUID = 1L;
-  }
-
   /** What a range task reports: tiles embedded, where, or why it failed. */
   record Done(String slideId, int part, int tiles, String device, long millis, String error)
       implements Serializable {
@@ -42,10 +36,15 @@ final class EmbedTasks {
     }
   }
 
-  static Done embed(Range r, EmbedSettings s, TilePreprocessor.Config preprocessing,
+  /**
+   * Embeds one range of a slide's tiles (in tile-index order) into its work part. A part already
+   * there (an earlier run's, or another attempt's) is the same rows and is kept; a part is only
+   * ever published if absent, so no attempt removes what another finished.
+   */
+  static Done embed(RangeCommit.Part r, EmbedSettings s, TilePreprocessor.Config preprocessing,
       Configuration conf, String tilesRoot, String featRoot) {
     Path featRootPath = new Path(featRoot);
-    Path part = RangeCommit.workPart(featRootPath, r.slideId(), r.part());
+    Path part = RangeCommit.workPart(featRootPath, r);
     OptionalInt gpu = TaskContext.get() == null ? OptionalInt.empty()
         : GpuAssignment.assigned(TaskContext.get().resourcesJMap());
     String device = GpuAssignment.bind(gpu);
@@ -53,21 +52,21 @@ final class EmbedTasks {
     try {
       PatchEncoder encoder = EncoderPool.encoder(s);
       if (part.getFileSystem(conf).exists(part)) {
-        return new Done(r.slideId(), r.part(), r.end() - r.start(), device, 0, null);
+        return new Done(r.slideId(), r.index(), r.rows(), device, 0, null);
       }
       TilePreprocessor pre = new TilePreprocessor(preprocessing);
       List<Group> tiles = readTiles(conf, new Path(new Path(tilesRoot), TileIndex.DIR),
           r.slideId(), r.start(), r.end());
       embedInto(conf, part, r, s, encoder, pre, tiles);
-      return new Done(r.slideId(), r.part(), tiles.size(), device,
+      return new Done(r.slideId(), r.index(), tiles.size(), device,
           System.currentTimeMillis() - t0, null);
     } catch (Exception | LinkageError e) {
-      return new Done(r.slideId(), r.part(), 0, device, System.currentTimeMillis() - t0,
+      return new Done(r.slideId(), r.index(), 0, device, System.currentTimeMillis() - t0,
           "tiles " + r.start() + ".." + r.end() + ": " + Errors.oneLine(e));
     }
   }
 
-  private static void embedInto(Configuration conf, Path part, Range r, EmbedSettings s,
+  private static void embedInto(Configuration conf, Path part, RangeCommit.Part r, EmbedSettings s,
       PatchEncoder encoder, TilePreprocessor pre, List<Group> tiles) throws IOException {
     int size = encoder.inputSize();
     int dim = encoder.featureDim();
@@ -75,7 +74,7 @@ final class EmbedTasks {
     LocalSlides.Lease lease = needSlide ? LocalSlides.open(conf, r.path(), s.cacheDir()) : null;
     boolean failed = false;
     try {
-      AtomicFiles.write(conf, part, tmp -> {
+      AtomicFiles.writeIfAbsent(conf, part, tmp -> {
         try (ParquetRows out = new ParquetRows(conf, tmp, FeatureTable.SCHEMA)) {
           float[] input = new float[s.batch() * 3 * size * size];
           for (int from = 0; from < tiles.size(); from += s.batch()) {

@@ -229,7 +229,9 @@ public final class ImportStage {
       throws IOException {
     int[] cols = ImportedBag.denseRank(bag.x());
     int[] rows = ImportedBag.denseRank(bag.y());
-    AtomicFiles.write(conf, RangeCommit.workPart(root, bag.slideId(), 0), tmp -> {
+    RangeCommit.Part whole = new RangeCommit.Part(bag.slideId(), "", "import", 0, 0,
+        bag.n());
+    AtomicFiles.write(conf, RangeCommit.workPart(root, whole), tmp -> {
       try (ParquetRows out = new ParquetRows(conf, tmp, FeatureTable.SCHEMA)) {
         for (int i = 0; i < bag.n(); i++) {
           Group row = out.newRow()
@@ -244,7 +246,7 @@ public final class ImportStage {
         }
       }
     });
-    RangeCommit.moveIntoPlace(conf, root, table, bag.slideId(), 1);
+    RangeCommit.moveIntoPlace(conf, root, table, List.of(whole));
   }
 
   private static String sha256(java.nio.file.Path file) throws IOException {

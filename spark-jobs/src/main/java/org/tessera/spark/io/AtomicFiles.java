@@ -44,6 +44,42 @@ public final class AtomicFiles {
     }
   }
 
+  /**
+   * Publishes a file only if none is there under that name: for outputs whose content is decided
+   * by their name (a slide's tiles, a range of rows), which several attempts of one task may
+   * write at once. A file already there is never removed, not even for a moment, so an attempt
+   * that loses the race, or dies, cannot take away what another attempt finished.
+   *
+   * @return true when this call's file is the one published
+   */
+  public static boolean writeIfAbsent(Configuration conf, Path target, Writer writer)
+      throws IOException {
+    FileSystem fs = target.getFileSystem(conf);
+    if (fs.exists(target)) {
+      return false;
+    }
+    Path tmpDir = new Path(target.getParent(), "_tmp");
+    Path tmp = new Path(tmpDir, target.getName() + "." + UUID.randomUUID() + ".tmp");
+    try {
+      fs.mkdirs(tmpDir);
+      writer.write(tmp);
+      if (fs.exists(target)) {
+        return false;
+      }
+      // Where rename replaces (local disks) both files hold the same rows; where it refuses
+      // (HDFS) the other attempt's file stays.
+      if (!fs.rename(tmp, target)) {
+        if (fs.exists(target)) {
+          return false;
+        }
+        throw new IOException("could not rename " + tmp + " to " + target);
+      }
+      return true;
+    } finally {
+      fs.delete(tmp, false);
+    }
+  }
+
   public static void writeStream(Configuration conf, Path target, StreamWriter writer)
       throws IOException {
     write(conf, target, tmp -> {

@@ -2,11 +2,17 @@ package org.tessera.spark.io;
 
 import java.io.IOException;
 import java.io.Serializable;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.parquet.example.data.Group;
 import org.apache.parquet.schema.MessageType;
 import org.apache.parquet.schema.MessageTypeParser;
+import org.apache.spark.sql.SparkSession;
 
 /**
  * The slide table: {@code OUT/slides/<slide_id>.parquet}, one row per slide, written last. Its
@@ -89,7 +95,88 @@ public final class SlideTable {
   }
 
   public static void write(Configuration conf, Path slidesDir, Row r) throws IOException {
-    AtomicFiles.write(conf, path(slidesDir, r.slideId()), tmp -> {
+    AtomicFiles.write(conf, path(slidesDir, r.slideId()), rowWriter(conf, r));
+  }
+
+  /**
+   * Commits a slide's row from a task: written only if the slide has none, so an attempt of the
+   * same task that ran before (a retry, a speculative copy) keeps what it committed. The driver
+   * removes the rows of the slides it is about to redo before any task starts, so a row found
+   * here is this run's.
+   *
+   * @return the row now committed: {@code r}, or the one another attempt wrote first
+   */
+  public static Row commit(Configuration conf, Path slidesDir, Row r) throws IOException {
+    if (AtomicFiles.writeIfAbsent(conf, path(slidesDir, r.slideId()), rowWriter(conf, r))) {
+      return r;
+    }
+    return read(conf, slidesDir, r.slideId()).orElse(r);
+  }
+
+  /** A slide's committed row, if it has one. */
+  public static Optional<Row> read(Configuration conf, Path slidesDir, String slideId)
+      throws IOException {
+    Path p = path(slidesDir, slideId);
+    if (!p.getFileSystem(conf).exists(p)) {
+      return Optional.empty();
+    }
+    List<Group> rows = ParquetRows.readAll(conf, List.of(p));
+    if (rows.isEmpty()) {
+      return Optional.empty();
+    }
+    Group g = rows.get(0);
+    return Optional.of(new Row(g.getString("slide_id", 0), g.getString("path", 0),
+        g.getString("status", 0), string(g, "error"), string(g, "vendor"), integer(g, "width"),
+        integer(g, "height"), (int) integer(g, "levels"), real(g, "mpp"), string(g, "mpp_source"),
+        real(g, "objective_power"), (int) integer(g, "tile_level"),
+        (int) integer(g, "size_at_level"), (int) integer(g, "tile_size"), real(g, "target_mpp"),
+        g.getLong("tile_count", 0), real(g, "tissue_fraction"), string(g, "qc_path"),
+        g.getLong("elapsed_ms", 0), g.getString("finished_at", 0)));
+  }
+
+  /** What the slide table records of one slide: the file it was made from and its status. */
+  public record Recorded(String path, String status) implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    public boolean ok() {
+      return OK.equals(status);
+    }
+  }
+
+  /** Every slide the table holds a row for, by id (empty when there is no table yet). */
+  public static Map<String, Recorded> recorded(SparkSession spark, Configuration conf,
+      Path slidesDir) throws IOException {
+    Map<String, Recorded> m = new TreeMap<>();
+    FileSystem fs = slidesDir.getFileSystem(conf);
+    if (!fs.exists(slidesDir) || fs.globStatus(new Path(slidesDir, "*.parquet")).length == 0) {
+      return m;
+    }
+    for (org.apache.spark.sql.Row r : spark.read().parquet(slidesDir.toString())
+        .select("slide_id", "path", "status").collectAsList()) {
+      m.put(r.getString(0), new Recorded(r.getString(1), r.getString(2)));
+    }
+    return m;
+  }
+
+  private static String string(Group g, String field) {
+    return g.getFieldRepetitionCount(field) == 0 ? null : g.getString(field, 0);
+  }
+
+  private static long integer(Group g, String field) {
+    if (g.getFieldRepetitionCount(field) == 0) {
+      return -1;
+    }
+    return g.getType().getType(field).asPrimitiveType().getPrimitiveTypeName()
+        == org.apache.parquet.schema.PrimitiveType.PrimitiveTypeName.INT32
+        ? g.getInteger(field, 0) : g.getLong(field, 0);
+  }
+
+  private static double real(Group g, String field) {
+    return g.getFieldRepetitionCount(field) == 0 ? Double.NaN : g.getDouble(field, 0);
+  }
+
+  private static AtomicFiles.Writer rowWriter(Configuration conf, Row r) {
+    return tmp -> {
       try (ParquetRows out = new ParquetRows(conf, tmp, SCHEMA)) {
         Group g = out.newRow()
             .append("slide_id", r.slideId())
@@ -113,7 +200,7 @@ public final class SlideTable {
         g.append("elapsed_ms", r.elapsedMs()).append("finished_at", r.finishedAt());
         out.write(g);
       }
-    });
+    };
   }
 
   /** Removes a slide's row, so the slide counts as not done (before it is redone). */

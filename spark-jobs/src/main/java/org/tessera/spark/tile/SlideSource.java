@@ -37,6 +37,19 @@ public final class SlideSource {
   public record Listing(List<SlideInput> slides, List<String> ignored) {}
 
   public static Listing list(Configuration conf, String spec) throws IOException {
+    return list(conf, spec, Map.of());
+  }
+
+  /**
+   * The slides of {@code spec}, with ids stable across runs of one output.
+   *
+   * @param recorded ids an earlier run gave to paths (from its slide table); kept for those paths
+   *                 and never given to another
+   * @throws IllegalArgumentException when {@code spec} holds no slide (naming a subfolder that
+   *                                  does)
+   */
+  public static Listing list(Configuration conf, String spec, Map<String, String> recorded)
+      throws IOException {
     Path p = new Path(spec);
     FileSystem fs = p.getFileSystem(conf);
     if (!fs.exists(p)) {
@@ -44,13 +57,46 @@ public final class SlideSource {
           + " with a 'path' column");
     }
     FileStatus st = fs.getFileStatus(p);
-    return st.isDirectory() ? fromDirectory(fs, st.getPath()) : fromCsv(fs, st.getPath());
+    Listing listing = st.isDirectory() ? fromDirectory(fs, st.getPath(), recorded)
+        : fromCsv(fs, st.getPath(), recorded);
+    if (listing.slides().isEmpty()) {
+      throw new IllegalArgumentException(st.isDirectory() ? noSlidesIn(fs, st.getPath(), listing)
+          : "--slides " + spec + " lists no slides: add rows with a 'path' column");
+    }
+    return listing;
   }
 
-  private static Listing fromDirectory(FileSystem fs, Path dir) throws IOException {
-    FileStatus[] entries = fs.listStatus(dir);
+  /** Why a folder holds no slide, and where the slides probably are. */
+  private static String noSlidesIn(FileSystem fs, Path dir, Listing listing) throws IOException {
+    StringBuilder why = new StringBuilder("--slides: no slides in " + dir);
+    Path best = null;
+    int bestCount = 0;
+    for (FileStatus e : fs.listStatus(dir)) {
+      String name = e.getPath().getName();
+      if (e.isDirectory() && !name.startsWith(".") && !name.startsWith("_")) {
+        int n = candidates(fs.listStatus(e.getPath()), new ArrayList<>()).size();
+        if (n > bestCount || (n == bestCount && n > 0 && "slides".equals(name))) {
+          best = e.getPath();
+          bestCount = n;
+        }
+      }
+    }
+    if (best != null) {
+      why.append("; its subfolder ").append(best).append(" holds ").append(bestCount)
+          .append(" file(s): pass --slides ").append(best);
+    } else if (!listing.ignored().isEmpty()) {
+      why.append(" (only ").append(listing.ignored().size()).append(" side file(s) such as ")
+          .append(new Path(listing.ignored().get(0)).getName())
+          .append("): give the folder that holds the slide files, or a CSV with a 'path' column");
+    } else {
+      why.append(": give the folder that holds the slide files, or a CSV with a 'path' column");
+    }
+    return why.toString();
+  }
+
+  /** The slide candidates among a folder's entries; side files go to {@code ignored}. */
+  private static List<FileStatus> candidates(FileStatus[] entries, List<String> ignored) {
     List<FileStatus> files = new ArrayList<>();
-    List<String> ignored = new ArrayList<>();
     for (FileStatus e : entries) {
       String name = e.getPath().getName();
       if (!e.isFile() || name.startsWith(".") || name.startsWith("_")) {
@@ -62,9 +108,16 @@ public final class SlideSource {
         files.add(e);
       }
     }
+    return files;
+  }
+
+  private static Listing fromDirectory(FileSystem fs, Path dir, Map<String, String> recorded)
+      throws IOException {
+    List<String> ignored = new ArrayList<>();
+    List<FileStatus> files = candidates(fs.listStatus(dir), ignored);
     files.sort(Comparator.comparing(f -> f.getPath().toString()));
     List<String> paths = files.stream().map(f -> f.getPath().toString()).toList();
-    Map<String, String> ids = SlideIds.assign(paths);
+    Map<String, String> ids = SlideIds.assign(paths, recorded, Set.of());
     List<SlideInput> slides = new ArrayList<>();
     for (FileStatus f : files) {
       slides.add(new SlideInput(ids.get(f.getPath().toString()), f.getPath().toString(), f.getLen()));
@@ -72,7 +125,8 @@ public final class SlideSource {
     return new Listing(slides, ignored);
   }
 
-  private static Listing fromCsv(FileSystem fs, Path csv) throws IOException {
+  private static Listing fromCsv(FileSystem fs, Path csv, Map<String, String> recorded)
+      throws IOException {
     Map<String, String> explicitIds = new LinkedHashMap<>();
     List<String> paths = new ArrayList<>();
     CSVFormat format = CSVFormat.DEFAULT.builder().setHeader().setSkipHeaderRecord(true)
@@ -112,18 +166,12 @@ public final class SlideSource {
         }
       }
     }
-    Map<String, String> derived = SlideIds.assign(paths);
+    List<String> unnamed = paths.stream().filter(p -> !explicitIds.containsKey(p)).toList();
+    Map<String, String> derived = SlideIds.assign(unnamed, recorded,
+        new java.util.HashSet<>(explicitIds.values()));
     List<SlideInput> slides = new ArrayList<>();
-    java.util.Set<String> used = new java.util.HashSet<>(explicitIds.values());
     for (String path : paths) {
-      String id = explicitIds.get(path);
-      if (id == null) {
-        id = derived.get(path);
-        for (int n = 2; used.contains(id); n++) {
-          id = derived.get(path) + "-" + n;
-        }
-        used.add(id);
-      }
+      String id = explicitIds.containsKey(path) ? explicitIds.get(path) : derived.get(path);
       Path p = new Path(path);
       FileSystem pfs = p.getFileSystem(fs.getConf());
       long bytes = pfs.exists(p) ? pfs.getFileStatus(p).getLen() : 0L;

@@ -30,11 +30,8 @@ public record TileLayout(String root) implements Serializable {
     return new Path(root, "tile_params.json");
   }
 
-  public Path planFile(String slideId) {
-    return new Path(RangeCommit.workDir(new Path(root), slideId), "plan.parquet");
-  }
-
-  public Path workPart(String slideId, int part) {
-    return RangeCommit.workPart(new Path(root), slideId, part);
+  /** The planned tiles of a slide whose pixels are stored in ranges, beside those ranges. */
+  public Path planFile(String slideId, String key) {
+    return new Path(RangeCommit.workDir(new Path(root), slideId, key), "plan.parquet");
   }
 }

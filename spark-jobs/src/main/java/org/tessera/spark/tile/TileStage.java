@@ -14,7 +14,6 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.tessera.spark.io.HadoopConf;
-import org.tessera.spark.io.OutputGuard;
 import org.tessera.spark.io.OutputLock;
 import org.tessera.spark.io.Provenance;
 import org.tessera.spark.io.RangeCommit;
@@ -81,26 +80,31 @@ public final class TileStage {
         .makeQualified(new Path(out)).toString());
     FileSystem fs = new Path(layout.root()).getFileSystem(conf);
 
-    SlideSource.Listing listing = SlideSource.list(conf, slides);
     try (OutputLock lock = OutputLock.acquire(conf, new Path(layout.root()), "tile", console)) {
-      return claimed(spark, jsc, conf, layout, fs, listing, settings, console);
+      return claimed(spark, jsc, conf, layout, fs, slides, settings, console);
     }
   }
 
-  /** The run once the output is locked: record the parameters, then tile what is not done. */
+  /** The run once the output is locked: list, record the parameters, tile what is not done. */
   private static Summary claimed(SparkSession spark, JavaSparkContext jsc, Configuration conf,
-      TileLayout layout, FileSystem fs, SlideSource.Listing listing, TileSettings settings,
+      TileLayout layout, FileSystem fs, String slides, TileSettings settings,
       PrintStream console) throws IOException {
+    // Ids recorded by earlier runs are kept for their files, so a slide keeps its id when files
+    // are added beside it; a slide counts as done only if its ok row is for the same file.
+    Map<String, SlideTable.Recorded> recorded = settings.overwrite() ? Map.of()
+        : SlideTable.recorded(spark, conf, layout.slides());
+    Map<String, String> recordedIds = new TreeMap<>();
+    recorded.forEach((id, r) -> recordedIds.putIfAbsent(r.path(), id));
+    SlideSource.Listing listing = SlideSource.list(conf, slides, recordedIds);
     Provenance.claim(conf, new Path(layout.root()), PROVENANCE, Params.of(settings),
         settings.overwrite());
     fs.mkdirs(layout.tiles());
     fs.mkdirs(layout.slides());
 
-    Set<String> done = settings.overwrite() ? Set.of()
-        : OutputGuard.committedOk(spark, conf, layout.slides());
     List<SlideInput> pending = new ArrayList<>();
     for (SlideInput s : listing.slides()) {
-      if (!done.contains(s.slideId())) {
+      SlideTable.Recorded r = recorded.get(s.slideId());
+      if (r == null || !r.ok() || !r.path().equals(s.path())) {
         pending.add(s);
       }
     }
@@ -109,6 +113,8 @@ public final class TileStage {
     int skipped = listing.slides().size() - pending.size();
     console.printf("[tile] %d slides listed, %d already done, %d to process -> %s%n",
         listing.slides().size(), skipped, pending.size(), layout.root());
+    printRenamed(console, listing.slides());
+    uncommit(conf, layout, pending);
 
     List<SlideTasks.Planned> outcomes = new ArrayList<>();
     long tiles = 0;
@@ -130,7 +136,7 @@ public final class TileStage {
           return p;
         }).collect();
         if (settings.storePixels()) {
-          storePixels(jsc, outcomes, settings, hconf, layout, progress);
+          outcomes = storePixels(jsc, outcomes, settings, hconf, layout, progress);
         }
       }
     } finally {
@@ -151,44 +157,104 @@ public final class TileStage {
         tiles, progress.seconds(), failures, listing.ignored());
   }
 
-  private static void storePixels(JavaSparkContext jsc, List<SlideTasks.Planned> planned,
-      TileSettings settings, HadoopConf hconf, TileLayout layout, StageProgress progress)
+  /**
+   * Un-commits, on the driver and before any task starts, the slides about to be (re)done: row
+   * first (so a slide is never counted done with half its tiles), then tiles and QC image. Tasks
+   * never delete: a task that finds its slide's row was preceded by another attempt of itself.
+   * Pixel ranges in {@code _work} stay: they are keyed by what they hold and resume the slide.
+   */
+  private static void uncommit(Configuration conf, TileLayout layout, List<SlideInput> pending)
       throws IOException {
-    List<SlideTasks.Range> ranges = new ArrayList<>();
-    Map<String, Integer> partsBySlide = new TreeMap<>();
-    for (SlideTasks.Planned p : planned) {
-      if (!p.row().ok()) {
-        continue;
+    if (pending.isEmpty()) {
+      return;
+    }
+    FileSystem fs = layout.slides().getFileSystem(conf);
+    Set<String> ids = new java.util.HashSet<>();
+    for (SlideInput s : pending) {
+      SlideTable.delete(conf, layout.slides(), s.slideId());
+      fs.delete(layout.qcPath(s.slideId()), false);
+      ids.add(s.slideId());
+    }
+    RangeCommit.deleteSlides(conf, layout.tiles(), ids);
+  }
+
+  /** Says which slides have an id other than their file name (a clash, or an earlier run's). */
+  private static void printRenamed(PrintStream console, List<SlideInput> slides) {
+    List<String> renamed = new ArrayList<>();
+    for (SlideInput s : slides) {
+      String name = new Path(s.path()).getName();
+      int dot = name.lastIndexOf('.');
+      String stem = dot > 0 ? name.substring(0, dot) : name;
+      if (!stem.equals(s.slideId())) {
+        renamed.add(s.slideId() + " <- " + name);
       }
-      int[] bounds = RangeCommit.splits(p.row().tileCount(), settings.tilesPerTask());
-      partsBySlide.put(p.row().slideId(), bounds.length - 1);
-      for (int k = 0; k + 1 < bounds.length; k++) {
-        ranges.add(new SlideTasks.Range(p.row().slideId(), p.row().path(), k, bounds.length - 1,
-            bounds[k], bounds[k + 1]));
+    }
+    if (!renamed.isEmpty()) {
+      console.printf("[tile] %d slide(s) with an id other than their file name (ids are kept"
+          + " across runs in slides/): %s%n", renamed.size(), String.join(", ", renamed));
+    }
+  }
+
+  /**
+   * Reads the pixels of every planned slide in ranges and commits each slide whose ranges were
+   * all stored; a slide with a range that could not be read fails alone with that reason.
+   *
+   * @return the outcome of every slide of {@code planned}, as committed
+   */
+  private static List<SlideTasks.Planned> storePixels(JavaSparkContext jsc,
+      List<SlideTasks.Planned> planned, TileSettings settings, HadoopConf hconf,
+      TileLayout layout, StageProgress progress) throws IOException {
+    List<RangeCommit.Part> ranges = new ArrayList<>();
+    Map<String, List<RangeCommit.Part>> partsBySlide = new TreeMap<>();
+    for (SlideTasks.Planned p : planned) {
+      if (p.row().ok() && !p.committed()) {
+        List<RangeCommit.Part> parts = RangeCommit.parts(p.row().slideId(), p.row().path(),
+            p.key(), p.row().tileCount(), settings.tilesPerTask());
+        partsBySlide.put(p.row().slideId(), parts);
+        ranges.addAll(parts);
       }
     }
     if (ranges.isEmpty()) {
-      return;
+      return planned;
     }
     // The tile count is known now: the pixel pass's ETA comes from tiles, not slides.
     progress.expectItems(ranges.stream().mapToLong(r -> r.end() - r.start()).sum()
         + progress.items().value());
     var items = progress.items();
     jsc.setJobDescription("tile: read and store pixels of " + ranges.size() + " tile ranges");
-    jsc.parallelize(ranges, ranges.size()).foreach(r -> {
-      SlideTasks.readPixels(r, settings, hconf.get(), layout);
-      items.add(r.end() - r.start());
-    });
+    List<SlideTasks.Stored> stored = jsc.parallelize(ranges, ranges.size()).map(r -> {
+      SlideTasks.Stored d = SlideTasks.readPixels(r, settings, hconf.get(), layout);
+      items.add(d.tiles());
+      return d;
+    }).collect();
+    Map<String, String> errors = new TreeMap<>();
+    for (SlideTasks.Stored d : stored) {
+      if (!d.ok()) {
+        errors.putIfAbsent(d.slideId(), d.error());
+      }
+    }
     Configuration conf = hconf.get();
+    Path root = new Path(layout.root());
+    List<SlideTasks.Planned> outcomes = new ArrayList<>();
     for (SlideTasks.Planned p : planned) {
-      if (!p.row().ok()) {
+      String id = p.row().slideId();
+      if (!partsBySlide.containsKey(id)) {
+        outcomes.add(p);
         continue;
       }
-      String id = p.row().slideId();
-      RangeCommit.moveIntoPlace(conf, new Path(layout.root()), layout.tiles(), id,
-          partsBySlide.get(id));
-      SlideTable.write(conf, layout.slides(), p.row());
+      String error = errors.get(id);
+      SlideTable.Row row = p.row();
+      if (error == null) {
+        RangeCommit.moveIntoPlace(conf, root, layout.tiles(), partsBySlide.get(id));
+      } else {
+        RangeCommit.discardWork(conf, root, id);
+        row = SlideTable.Row.failed(id, row.path(), error, row.elapsedMs(),
+            java.time.Instant.now().toString());
+      }
+      SlideTable.write(conf, layout.slides(), row);
+      outcomes.add(new SlideTasks.Planned(row, null, true));
       progress.units().add(1);
     }
+    return outcomes;
   }
 }

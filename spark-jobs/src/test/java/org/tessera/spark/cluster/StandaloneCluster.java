@@ -84,18 +84,29 @@ public final class StandaloneCluster implements AutoCloseable {
    */
   public static StandaloneCluster start(Path parent, int workers)
       throws IOException, InterruptedException {
+    return start(parent, workers, false);
+  }
+
+  /**
+   * As {@link #start(Path, int)}, with {@code separateHosts} putting worker {@code i} on its own
+   * loopback address {@code 127.0.0.<i+1>}, so Spark sees executors on different hosts (it never
+   * runs a speculative copy of a task on the host of the attempt it races).
+   */
+  public static StandaloneCluster start(Path parent, int workers, boolean separateHosts)
+      throws IOException, InterruptedException {
     Files.createDirectories(parent);
     StandaloneCluster c = new StandaloneCluster(
         Files.createTempDirectory(parent.toAbsolutePath(), "standalone-cluster-"), workers);
     Runtime.getRuntime().addShutdownHook(c.shutdownHook);
     try {
-      c.daemons.add(c.launch("master", "org.apache.spark.deploy.master.Master",
+      c.daemons.add(c.launch("master", "127.0.0.1", "org.apache.spark.deploy.master.Master",
           List.of("--host", "127.0.0.1", "--port", "" + c.masterPort,
               "--webui-port", "" + c.webUiPort)));
       for (int i = 1; i <= workers; i++) {
         Path work = Files.createDirectories(c.dir.resolve("worker-" + i));
-        c.daemons.add(c.launch("worker-" + i, "org.apache.spark.deploy.worker.Worker",
-            List.of("--host", "127.0.0.1", "--cores", "1", "--memory", "2g", "--webui-port", "0",
+        String host = separateHosts ? "127.0.0." + (i + 1) : "127.0.0.1";
+        c.daemons.add(c.launch("worker-" + i, host, "org.apache.spark.deploy.worker.Worker",
+            List.of("--host", host, "--cores", "1", "--memory", "2g", "--webui-port", "0",
                 "--work-dir", work.toString(), c.masterUrl())));
       }
       c.awaitWorkers(workers);
@@ -164,7 +175,8 @@ public final class StandaloneCluster implements AutoCloseable {
 
     Path log = dir.resolve("submit-" + (++submissions) + ".log");
     Map<String, String> driversBefore = completedDrivers();
-    Process p = command("org.apache.spark.deploy.SparkSubmit", "1g", args, log).start();
+    Process p = command("org.apache.spark.deploy.SparkSubmit", "1g", args, log, "127.0.0.1")
+        .start();
     try {
       if (!p.waitFor(SUBMIT_TIMEOUT.toSeconds(), TimeUnit.SECONDS)) {
         throw new IllegalStateException("SparkSubmit of " + mainClass + " still running after "
@@ -226,11 +238,13 @@ public final class StandaloneCluster implements AutoCloseable {
     children.forEach(ProcessHandle::destroyForcibly);
   }
 
-  private Process launch(String name, String mainClass, List<String> args) throws IOException {
-    return command(mainClass, "256m", args, dir.resolve(name + ".log")).start();
+  private Process launch(String name, String host, String mainClass, List<String> args)
+      throws IOException {
+    return command(mainClass, "256m", args, dir.resolve(name + ".log"), host).start();
   }
 
-  private ProcessBuilder command(String mainClass, String heap, List<String> args, Path log) {
+  private ProcessBuilder command(String mainClass, String heap, List<String> args, Path log,
+      String localIp) {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("-Xmx" + heap);
@@ -243,7 +257,7 @@ public final class StandaloneCluster implements AutoCloseable {
     env.put("SPARK_HOME", dir.resolve("spark-home").toString());
     env.put("SPARK_SCALA_VERSION", "2.12");
     env.put("SPARK_DIST_CLASSPATH", classpath);
-    env.put("SPARK_LOCAL_IP", "127.0.0.1");
+    env.put("SPARK_LOCAL_IP", localIp);
     return pb;
   }
 

@@ -1,6 +1,7 @@
 package org.tessera.spark.embed;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -201,6 +202,115 @@ class EmbedStageTest {
     assertEquals(1, s.failed());
     String why = s.failures().get(victimId);
     assertTrue(why != null && !why.contains("\n"), String.valueOf(s.failures()));
+  }
+
+  /** Stored feature ranges not yet committed: {@code part-*.parquet} anywhere under _work. */
+  private static long workParts(Path feat) {
+    Path work = feat.resolve("_work");
+    if (!Files.isDirectory(work)) {
+      return 0;
+    }
+    try (Stream<Path> files = Files.walk(work)) {
+      return files.filter(p -> p.getFileName().toString().startsWith("part-")
+          && p.getFileName().toString().endsWith(".parquet")).count();
+    } catch (IOException | java.io.UncheckedIOException e) {
+      return 0;
+    }
+  }
+
+  @Test
+  void killedRunResumedWithOtherRangesEmbedsEveryTileOnce() throws Exception {
+    Path reference = tmp.resolve("clean-ranges");
+    EmbedStage.run(spark, tiles.toString(), reference.toString(), smallCnn(8, false), QUIET);
+    Map<String, float[]> expected = features(reference);
+
+    // A run with ranges of 2 tiles, killed (SIGKILL, a separate JVM) while its ranges are being
+    // written, then resumed with ranges of 16.
+    Path feat = tmp.resolve("killed-ranges");
+    java.util.List<String> cmd = new java.util.ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.addAll(SparkTestSupport.jvmOptions());
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"),
+        "org.tessera.spark.cli.TesseraCli", "embed", "--tiles", tiles.toString(), "--out",
+        feat.toString(), "--encoder", "small-cnn", "--random-init", "--seed", "7", "--batch", "8",
+        "--tiles-per-task", "2", "--master", "local[1]"));
+    Path log = tmp.resolve("killed-ranges.log");
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+        .redirectOutput(log.toFile());
+    pb.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
+    Process child = pb.start();
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(180);
+    while (workParts(feat) < 4) {
+      assertTrue(child.isAlive(), "the embed run ended before it could be killed; log in " + log);
+      assertTrue(System.nanoTime() < deadline, "the embed run made no progress in 180 s");
+      Thread.sleep(5);
+    }
+    child.destroyForcibly();
+    child.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+    assertTrue(workParts(feat) >= 4, "the kill left stored ranges");
+
+    EmbedStage.Summary resumed = EmbedStage.run(spark, tiles.toString(), feat.toString(),
+        smallCnn(8, false), QUIET);
+    assertEquals(0, resumed.failed(), resumed.describe());
+    Map<String, float[]> actual = features(feat);
+    assertEquals(expected.keySet(), actual.keySet(), "every tile embedded, none twice");
+    for (String k : expected.keySet()) {
+      float[] x = expected.get(k);
+      float[] y = actual.get(k);
+      for (int i = 0; i < x.length; i++) {
+        assertEquals(x[i], y[i], 1e-5, "features of " + k);
+      }
+    }
+    assertEquals(0, workParts(feat));
+  }
+
+  @Test
+  void concurrentAttemptsOfARangeWriteOnePart() throws Exception {
+    Row slide = spark.read().parquet(tiles.resolve("slides").toString())
+        .where("status = 'ok'").orderBy("slide_id").first();
+    EmbedSettings settings = smallCnn(8, false);
+    TilePreprocessor.Config pre = EmbedStage.preprocessing(settings,
+        EncoderPool.encoder(settings).inputSize());
+    long n = slide.<Long>getAs("tile_count");
+    org.tessera.spark.io.RangeCommit.Part part = org.tessera.spark.io.RangeCommit.parts(
+        slide.getAs("slide_id"), slide.getAs("path"), "k", n, (int) n).get(0);
+    Path feat = tmp.resolve("concurrent-feat");
+    var conf = spark.sparkContext().hadoopConfiguration();
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(3);
+    List<java.util.concurrent.Future<EmbedTasks.Done>> attempts = new java.util.ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      attempts.add(pool.submit(() -> EmbedTasks.embed(part, settings, pre, conf,
+          tiles.toUri().toString(), feat.toUri().toString())));
+    }
+    for (var f : attempts) {
+      assertTrue(f.get().ok(), f.get().error());
+      assertEquals(n, f.get().tiles());
+    }
+    pool.shutdown();
+    List<Path> parts;
+    try (Stream<Path> files = Files.walk(feat)) {
+      // Hadoop's local file system keeps a hidden .crc beside each file.
+      parts = files.filter(p -> Files.isRegularFile(p)
+          && !p.getFileName().toString().startsWith(".")).toList();
+    }
+    assertEquals(1, parts.size(), "one part, no temporary file: " + parts);
+    assertEquals(n, spark.read().parquet(parts.get(0).toString()).count());
+  }
+
+  @Test
+  void anEmptyTileIndexIsAOneLineErrorThatSaysToRunTileFirst() throws IOException {
+    Path empty = Files.createDirectories(tmp.resolve("empty-tiles").resolve("slides"))
+        .getParent();
+    org.tessera.spark.cli.TesseraCliTest.Result r = org.tessera.spark.cli.TesseraCliTest.cli(
+        "embed", "--tiles", empty.toString(), "--out", tmp.resolve("empty-feat").toString(),
+        "--encoder", "small-cnn", "--random-init");
+    assertEquals(1, r.code(), r.out() + r.err());
+    String err = r.err().strip();
+    assertFalse(err.contains("\n"), err);
+    assertTrue(err.contains(empty.toString()) && err.contains("no committed slide")
+        && err.contains("tessera tile"), err);
+    assertFalse(Files.exists(tmp.resolve("empty-feat").resolve(EmbedStage.MANIFEST)),
+        "nothing is claimed");
   }
 
   @Test

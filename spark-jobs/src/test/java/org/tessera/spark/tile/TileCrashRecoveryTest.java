@@ -83,18 +83,18 @@ class TileCrashRecoveryTest {
     }
   }
 
-  private static long workParts(Path out) throws IOException {
+  /** Stored ranges not yet committed: {@code part-*.parquet} anywhere under {@code _work}. */
+  static long workParts(Path out) throws IOException {
     Path work = out.resolve("_work");
     if (!Files.isDirectory(work)) {
       return 0;
     }
-    long n = 0;
-    try (Stream<Path> dirs = Files.list(work)) {
-      for (Path d : dirs.toList()) {
-        n += count(d, "part-*.parquet");
-      }
+    try (Stream<Path> files = Files.walk(work)) {
+      return files.filter(p -> {
+        String name = p.getFileName().toString();
+        return name.startsWith("part-") && name.endsWith(".parquet");
+      }).count();
     }
-    return n;
   }
 
   private static void killWhen(Process child, Path out, java.util.function.LongSupplier progress,
@@ -159,6 +159,28 @@ class TileCrashRecoveryTest {
 
     TileStageTest.run(cohortSlides, out, s);
     assertEquals(expected, TileStageTest.tileRows(out));
+    assertEquals(0, workParts(out));
+  }
+
+  @Test
+  void killedPixelRunResumedWithOtherRangesHoldsEveryTileOnce() throws Exception {
+    Path reference = tmp.resolve("reference-ranges");
+    TileStageTest.run(cohortSlides, reference, settings(true, 7));
+    List<String> expected = TileStageTest.tileRows(reference);
+
+    // Interrupted with ranges of 5 tiles, resumed with ranges of 7 (then of 3): no range stored
+    // under other bounds may stand in for one of this run's.
+    Path out = tmp.resolve("killed-ranges");
+    Process child = startChild(cohortSlides, out, "--store-pixels", "--pixel-format", "png",
+        "--tiles-per-task", "5");
+    killWhen(child, out, () -> unchecked(() -> workParts(out)), 10);
+    assertTrue(workParts(out) >= 10, "the kill left stored ranges");
+
+    TileStage.Summary resumed = TileStageTest.run(cohortSlides, out, settings(true, 7));
+    assertEquals(0, resumed.failed(), resumed.describe());
+    List<String> actual = TileStageTest.tileRows(out);
+    assertEquals(new java.util.HashSet<>(actual).size(), actual.size(), "no tile twice");
+    assertEquals(expected, actual);
     assertEquals(0, workParts(out));
   }
 }
