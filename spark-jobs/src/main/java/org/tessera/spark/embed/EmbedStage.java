@@ -24,6 +24,7 @@ import org.tessera.core.image.RgbImage;
 import org.tessera.core.image.StainNormalizers;
 import org.tessera.core.image.TilePreprocessor;
 import org.tessera.core.nn.EncoderSpec;
+import org.tessera.core.nn.PatchEncoder;
 import org.tessera.spark.io.FeatureSlideTable;
 import org.tessera.spark.io.FeatureTable;
 import org.tessera.spark.io.HadoopConf;
@@ -74,9 +75,14 @@ public final class EmbedStage {
     }
     // Loading the encoder on the driver surfaces a missing or mismatched weights file before any
     // task starts, and gives the spec recorded in the manifest.
-    EncoderSpec spec = EncoderPool.encoder(settings).spec();
-    TilePreprocessor.Config preprocessing = preprocessing(settings, spec.inputSize());
+    PatchEncoder encoder = EncoderPool.encoder(settings);
+    EncoderSpec spec = encoder.spec();
+    TilePreprocessor.Config preprocessing = preprocessing(settings, encoder.preprocessing());
     ObjectNode manifest = manifest(conf, tilesRoot, preprocessing, spec);
+    if (!encoder.provenance().isEmpty()) {
+      // ONNX models: input/output names, pooling and where the model config came from.
+      manifest.set("encoder_model", JSON.valueToTree(encoder.provenance()));
+    }
     OutputGuard.claim(conf, featRoot, new Path(featRoot, MANIFEST), manifest,
         settings.overwrite(), "features made with another encoder, preprocessing or tile index");
 
@@ -189,10 +195,15 @@ public final class EmbedStage {
    * reference image is read and fitted once here) and shipped to executors.
    */
   public static TilePreprocessor.Config preprocessing(EmbedSettings s, int inputSize) throws IOException {
+    return preprocessing(s, TilePreprocessor.Config.imagenet(inputSize));
+  }
+
+  /** The same with the encoder's own size and statistics ({@link PatchEncoder#preprocessing}). */
+  static TilePreprocessor.Config preprocessing(EmbedSettings s, TilePreprocessor.Config encoder)
+      throws IOException {
     Optional<RgbImage> reference = s.stainReference().isEmpty() ? Optional.empty()
         : Optional.of(RgbImage.read(java.nio.file.Path.of(s.stainReference())));
-    return TilePreprocessor.Config.imagenet(inputSize)
-        .withStainNormalizer(StainNormalizers.byName(s.stainNorm(), reference));
+    return encoder.withStainNormalizer(StainNormalizers.byName(s.stainNorm(), reference));
   }
 
   /** Weights and model files go to every executor; tasks find them with SparkFiles. */
@@ -200,9 +211,10 @@ public final class EmbedStage {
     if (!s.weights().isEmpty()) {
       jsc.addFile(s.weights());
     }
-    if (!EncoderPool.isArchitecture(s.encoder())) {
+    if (!EncoderPool.isArchitecture(s.encoder()) && !EncoderPool.isOnnx(s)) {
       jsc.addFile(s.encoder());
     }
+    EncoderPool.onnxConfigToShip(s).ifPresent(jsc::addFile);
   }
 
   private static ObjectNode manifest(Configuration conf, Path tilesRoot,
