@@ -250,6 +250,14 @@ public final class OnnxEncoder implements PatchEncoder {
         pooling, prefix, size, spec, pre, Map.copyOf(prov), options.device());
   }
 
+  /**
+   * The model config {@link #load} reads beside {@code model} when none is given:
+   * {@code model.onnx.json}, else {@code model.json}.
+   */
+  public static Optional<Path> configBeside(Path model) {
+    return OnnxModelConfig.beside(model);
+  }
+
   @Override
   public EncoderSpec spec() {
     return spec;
