@@ -37,6 +37,28 @@ public final class TilePreprocessor {
     public String toString() {
       return "[" + red + "," + green + "," + blue + "]";
     }
+
+    /**
+     * Three comma-separated numbers, e.g. {@code 0.485,0.456,0.406} (brackets allowed, as
+     * {@link #toString} writes them); {@code what} names the option in the error.
+     */
+    public static PerChannel parse(String text, String what) {
+      String[] parts = text.strip().replaceAll("^\\[|\\]$", "").split(",");
+      if (parts.length != 3) {
+        throw new IllegalArgumentException(what + " '" + text + "': give three comma-separated "
+            + "numbers (red,green,blue), e.g. 0.485,0.456,0.406");
+      }
+      float[] v = new float[3];
+      for (int i = 0; i < 3; i++) {
+        try {
+          v[i] = Float.parseFloat(parts[i].strip());
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException(what + " '" + text + "': '" + parts[i].strip()
+              + "' is not a number");
+        }
+      }
+      return new PerChannel(v[0], v[1], v[2]);
+    }
   }
 
   /**
@@ -53,6 +75,11 @@ public final class TilePreprocessor {
     public static final PerChannel IMAGENET_MEAN = new PerChannel(0.485f, 0.456f, 0.406f);
 
     public static final PerChannel IMAGENET_STD = new PerChannel(0.229f, 0.224f, 0.225f);
+
+    /** OpenAI CLIP's statistics on [0, 1] RGB, expected by CLIP-trained encoders such as CONCH. */
+    public static final PerChannel CLIP_MEAN = new PerChannel(0.48145466f, 0.4578275f, 0.40821073f);
+
+    public static final PerChannel CLIP_STD = new PerChannel(0.26862954f, 0.26130258f, 0.27577711f);
 
     public Config {
       if (inputSize <= 0) {
@@ -81,6 +108,11 @@ public final class TilePreprocessor {
     /** ImageNet mean and std, no stain normalisation. */
     public static Config imagenet(int inputSize) {
       return new Config(inputSize, IMAGENET_MEAN, IMAGENET_STD, StainNormalizers.none());
+    }
+
+    /** Another encoder's statistics, e.g. CLIP's, no stain normalisation. */
+    public static Config of(int inputSize, PerChannel mean, PerChannel std) {
+      return new Config(inputSize, mean, std, StainNormalizers.none());
     }
 
     public Config withStainNormalizer(StainNormalizer normalizer) {

@@ -21,6 +21,9 @@ public final class Encoders {
   public static final List<String> ARCHITECTURES =
       List.of(Architectures.RESNET50_TRUNC.id, Architectures.SMALL_CNN.id);
 
+  /** The encoder name for an ONNX model, given as the request's weights. */
+  public static final String ONNX = "onnx";
+
   private Encoders() {}
 
   /**
@@ -31,6 +34,9 @@ public final class Encoders {
    *     fix when the request cannot be served
    */
   public static PatchEncoder load(EncoderRequest request) throws IOException {
+    if (ONNX.equals(request.model())) {
+      return loadOnnx(request);
+    }
     Architectures arch = Architectures.byId(request.model());
     return arch != null ? loadArchitecture(arch, request) : loadModelFile(request);
   }
@@ -84,6 +90,22 @@ public final class Encoders {
     } finally {
       graph.close();
     }
+  }
+
+  private static PatchEncoder loadOnnx(EncoderRequest request) throws IOException {
+    if (request.weights().isEmpty()) {
+      throw new IllegalArgumentException("--encoder onnx needs the model: pass --weights "
+          + "model.onnx (tools/export-onnx exports one from PyTorch)");
+    }
+    if (request.randomInitSeed().isPresent() || request.cutLayer().isPresent()) {
+      throw new IllegalArgumentException("--encoder onnx: --random-init and --cut-layer do not "
+          + "apply (the model carries its weights; name its output with --onnx-output)");
+    }
+    if (request.halfPrecision()) {
+      throw new IllegalArgumentException("--encoder onnx: --half-precision does not apply; "
+          + "export a float16 model (tools/export-onnx --fp16), which runs as it is");
+    }
+    return OnnxEncoder.load(request.weights().get(), request.onnx(), request.inputSize());
   }
 
   private static PatchEncoder loadModelFile(EncoderRequest request) throws IOException {

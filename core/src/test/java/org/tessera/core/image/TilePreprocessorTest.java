@@ -169,6 +169,24 @@ class TilePreprocessorTest {
         TilePreprocessor.Config.imagenet(224).describe());
   }
 
+  @Test
+  void otherStatisticsUseTheSameTables() {
+    // CLIP's statistics (CONCH and other CLIP-trained encoders) through the same formula.
+    TilePreprocessor pre = new TilePreprocessor(TilePreprocessor.Config.of(1,
+        TilePreprocessor.Config.CLIP_MEAN, TilePreprocessor.Config.CLIP_STD));
+    assertPixel(pre, 0x80ff00, (128f / 255f - 0.48145466f) / 0.26862954f,
+        (1f - 0.4578275f) / 0.26130258f, (0f - 0.40821073f) / 0.27577711f);
+    assertEquals(new TilePreprocessor.PerChannel(0.5f, 0.25f, 1f),
+        TilePreprocessor.PerChannel.parse(" [0.5, 0.25,1] ", "--mean"));
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> TilePreprocessor.PerChannel.parse("0.5,0.25", "--std"));
+    assertEquals("--std '0.5,0.25': give three comma-separated numbers (red,green,blue), e.g. "
+        + "0.485,0.456,0.406", e.getMessage());
+    e = assertThrows(IllegalArgumentException.class,
+        () -> TilePreprocessor.PerChannel.parse("0.5,x,1", "--mean"));
+    assertEquals("--mean '0.5,x,1': 'x' is not a number", e.getMessage());
+  }
+
   private static void assertPixel(TilePreprocessor pre, int rgb, float r, float g, float b) {
     float[] out = new float[3];
     pre.toChw(new int[] {rgb}, 1, 1, out, 0);

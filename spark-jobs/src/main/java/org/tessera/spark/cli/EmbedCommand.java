@@ -8,8 +8,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "embed", mixinStandardHelpOptions = true,
-    description = {"Turn every tile of a tile index into a feature vector with a CNN encoder, on "
-        + "the executors.",
+    description = {"Turn every tile of a tile index into a feature vector with a patch encoder "
+        + "(a CNN, or any ONNX model such as a ViT foundation model), on the executors.",
         "Output (FEAT): features/ (Parquet: slide_id, col, row, x, y, level, features array<float>),"
             + " slides/ (one row per slide, status ok|failed), manifest.json (encoder, weights "
             + "hash, preprocessing, tile parameters).",
@@ -24,13 +24,16 @@ final class EmbedCommand implements Callable<Integer> {
 
   @Option(names = "--encoder", paramLabel = "NAME|PATH",
       description = "resnet50-trunc (ResNet-50 to the third stage + average pooling, 1024-d), "
-          + "small-cnn, or a model file (DL4J zip or Keras .h5) cut at --cut-layer "
-          + "(default: ${DEFAULT-VALUE}).")
+          + "small-cnn, onnx (an ONNX model given with --weights, run by ONNX Runtime: ViTs "
+          + "exported by tools/export-onnx), or a model file (DL4J zip or Keras .h5) cut at "
+          + "--cut-layer (default: ${DEFAULT-VALUE}).")
   String encoder = "resnet50-trunc";
 
   @Option(names = "--weights", paramLabel = "FILE",
       description = "Weights for a named encoder: torchvision-style safetensors, or a DL4J zip / "
-          + "Keras .h5 with matching layer names. Nothing is downloaded.")
+          + "Keras .h5 with matching layer names; for --encoder onnx the .onnx model (its "
+          + "config JSON, model.onnx.json or model.json, is read from beside it). Nothing is "
+          + "downloaded.")
   String weights = "";
 
   @Option(names = "--cut-layer", paramLabel = "NAME", description = "For a model file: the layer whose output are the features.")
@@ -70,6 +73,31 @@ final class EmbedCommand implements Callable<Integer> {
 
 
 
+  @Option(names = "--onnx-config", paramLabel = "JSON",
+      description = "For --encoder onnx: the model config (input_size, mean, std, output, "
+          + "pooling, prefix_tokens) when it is not beside the model.")
+  String onnxConfig = "";
+
+  @Option(names = "--onnx-output", paramLabel = "NAME",
+      description = "For --encoder onnx: the output holding the embedding (default: the config's,"
+          + " or the model's only output).")
+  String onnxOutput = "";
+
+  @Option(names = "--pooling", paramLabel = "HOW",
+      description = "For --encoder onnx with a token output [N,T,D]: cls (token 0), mean (of the "
+          + "patch tokens) or cls+mean (default: the config's, else cls).")
+  String pooling = "";
+
+  @Option(names = "--mean", paramLabel = "R,G,B",
+      description = "For --encoder onnx: per-channel mean on [0,1] RGB (default: the config's, "
+          + "else ImageNet's; CLIP models such as CONCH use 0.48145466,0.4578275,0.40821073).")
+  String mean = "";
+
+  @Option(names = "--std", paramLabel = "R,G,B",
+      description = "For --encoder onnx: per-channel std (default: the config's, else "
+          + "ImageNet's; CLIP: 0.26862954,0.26130258,0.27577711).")
+  String std = "";
+
   @Mixin
   RunOptions run;
 
@@ -78,7 +106,8 @@ final class EmbedCommand implements Callable<Integer> {
 
   EmbedSettings settings() {
     return new EmbedSettings(encoder, weights, cutLayer, randomInit, seed, inputSize, batch,
-        stainNorm, stainReference, tilesPerTask, run.overwrite, run.cacheDir, halfPrecision);
+        stainNorm, stainReference, tilesPerTask, run.overwrite, run.cacheDir, halfPrecision,
+        new EmbedSettings.Onnx(onnxConfig, onnxOutput, pooling, mean, std));
   }
 
   @Override

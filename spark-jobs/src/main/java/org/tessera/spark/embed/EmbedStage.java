@@ -22,6 +22,7 @@ import org.tessera.core.image.RgbImage;
 import org.tessera.core.image.StainNormalizers;
 import org.tessera.core.image.TilePreprocessor;
 import org.tessera.core.nn.EncoderSpec;
+import org.tessera.core.nn.PatchEncoder;
 import org.tessera.spark.io.FeatureSlideTable;
 import org.tessera.spark.io.FeatureTable;
 import org.tessera.spark.io.HadoopConf;
@@ -53,7 +54,7 @@ public final class EmbedStage {
    *                   when the tile index has none
    */
   public record Manifest(EncoderSpec encoder, String preprocessing, String tiles,
-      JsonNode tileParams) {}
+      JsonNode tileParams, Map<String, Object> encoderModel) {}
 
   private EmbedStage() {}
 
@@ -86,9 +87,10 @@ public final class EmbedStage {
     Map<String, Row> tileSlideRows = committedTileSlides(spark, conf, tiles, tileSlides);
     // Loading the encoder on the driver surfaces a missing or mismatched weights file before any
     // task starts, and gives the spec recorded in the manifest.
-    EncoderSpec spec = EncoderPool.encoder(settings).spec();
-    TilePreprocessor.Config preprocessing = preprocessing(settings, spec.inputSize());
-    Manifest manifest = manifest(conf, tilesRoot, preprocessing, spec);
+    PatchEncoder encoder = EncoderPool.encoder(settings);
+    EncoderSpec spec = encoder.spec();
+    TilePreprocessor.Config preprocessing = preprocessing(settings, encoder.preprocessing());
+    Manifest manifest = manifest(conf, tilesRoot, preprocessing, spec, encoder.provenance());
     try (OutputLock lock = OutputLock.acquire(conf, featRoot, "embed", console)) {
       return claimed(spark, jsc, conf, tilesRoot, featRoot, tileSlideRows, spec, preprocessing,
           manifest, settings, console);
@@ -235,10 +237,15 @@ public final class EmbedStage {
    * reference image is read and fitted once here) and shipped to executors.
    */
   public static TilePreprocessor.Config preprocessing(EmbedSettings s, int inputSize) throws IOException {
+    return preprocessing(s, TilePreprocessor.Config.imagenet(inputSize));
+  }
+
+  /** The same with the encoder's own size and statistics ({@link PatchEncoder#preprocessing}). */
+  static TilePreprocessor.Config preprocessing(EmbedSettings s, TilePreprocessor.Config encoder)
+      throws IOException {
     Optional<RgbImage> reference = s.stainReference().isEmpty() ? Optional.empty()
         : Optional.of(RgbImage.read(java.nio.file.Path.of(s.stainReference())));
-    return TilePreprocessor.Config.imagenet(inputSize)
-        .withStainNormalizer(StainNormalizers.byName(s.stainNorm(), reference));
+    return encoder.withStainNormalizer(StainNormalizers.byName(s.stainNorm(), reference));
   }
 
   /** Weights and model files go to every executor; tasks find them with SparkFiles. */
@@ -246,15 +253,19 @@ public final class EmbedStage {
     if (!s.weights().isEmpty()) {
       jsc.addFile(s.weights());
     }
-    if (!EncoderPool.isArchitecture(s.encoder())) {
+    if (!EncoderPool.isArchitecture(s.encoder()) && !EncoderPool.isOnnx(s)) {
       jsc.addFile(s.encoder());
     }
+    EncoderPool.onnxConfigToShip(s).ifPresent(jsc::addFile);
   }
 
   private static Manifest manifest(Configuration conf, Path tilesRoot,
-      TilePreprocessor.Config preprocessing, EncoderSpec spec) throws IOException {
+      TilePreprocessor.Config preprocessing, EncoderSpec spec, Map<String, Object> model)
+      throws IOException {
     JsonNode tileParams = Provenance.read(conf, new Path(tilesRoot,
         TileStage.PROVENANCE.file()), null).orElse(null);
-    return new Manifest(spec, preprocessing.describe(), tilesRoot.toString(), tileParams);
+    // ONNX models add their input/output names, pooling and where their config came from.
+    return new Manifest(spec, preprocessing.describe(), tilesRoot.toString(), tileParams,
+        model.isEmpty() ? null : model);
   }
 }

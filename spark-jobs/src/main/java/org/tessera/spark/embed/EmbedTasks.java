@@ -8,10 +8,9 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.parquet.example.data.Group;
 import org.apache.spark.TaskContext;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.tessera.core.Errors;
 import org.tessera.core.image.TilePreprocessor;
+import org.tessera.core.nn.OnnxDevice;
 import org.tessera.core.nn.PatchEncoder;
 import org.tessera.spark.io.AtomicFiles;
 import org.tessera.spark.io.FeatureTable;
@@ -45,12 +44,20 @@ final class EmbedTasks {
       Configuration conf, String tilesRoot, String featRoot) {
     Path featRootPath = new Path(featRoot);
     Path part = RangeCommit.workPart(featRootPath, r);
-    OptionalInt gpu = TaskContext.get() == null ? OptionalInt.empty()
-        : GpuAssignment.assigned(TaskContext.get().resourcesJMap());
-    String device = GpuAssignment.bind(gpu);
+    TaskContext task = TaskContext.get();
+    OptionalInt gpu = task == null ? OptionalInt.empty()
+        : GpuAssignment.assigned(task.resourcesJMap());
+    // ONNX Runtime picks its device per session (one per GPU of the executor); ND4J binds the
+    // thread.
+    OnnxDevice onnxDevice = EncoderPool.isOnnx(s)
+        ? GpuAssignment.onnxDevice(task == null ? java.util.Map.of() : task.resourcesJMap(),
+            task == null ? 1 : task.cpus())
+        : null;
+    String device = onnxDevice != null ? onnxDevice.describe() : GpuAssignment.bind(gpu);
     long t0 = System.currentTimeMillis();
     try {
-      PatchEncoder encoder = EncoderPool.encoder(s);
+      PatchEncoder encoder = onnxDevice != null ? EncoderPool.encoder(s, onnxDevice)
+          : EncoderPool.encoder(s);
       if (part.getFileSystem(conf).exists(part)) {
         return new Done(r.slideId(), r.index(), r.rows(), device, 0, null);
       }
@@ -86,12 +93,12 @@ final class EmbedTasks {
               pre.toChw(rgb, edge, edge, input, i);
             }
             float[] features;
-            INDArray batch = Nd4j.create(n == s.batch() ? input
-                : java.util.Arrays.copyOf(input, n * 3 * size * size),
-                new long[] {n, 3, size, size}, 'c');
-            synchronized (encoder) {
-              features = encoder.embed(batch).castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT)
-                  .data().asFloat();
+            if (encoder.concurrent()) {
+              features = encoder.embed(input, n);
+            } else {
+              synchronized (encoder) {
+                features = encoder.embed(input, n);
+              }
             }
             for (int i = 0; i < n; i++) {
               Group t = tiles.get(from + i);

@@ -1,9 +1,11 @@
 package org.tessera.spark.embed;
 
+import ai.onnxruntime.OrtEnvironment;
 import java.util.Map;
 import java.util.OptionalInt;
 import org.apache.spark.resource.ResourceInformation;
 import org.nd4j.linalg.factory.Nd4j;
+import org.tessera.core.nn.OnnxDevice;
 
 /**
  * Which GPU a task may use. Spark assigns GPUs per task when {@code spark.task.resource.gpu.amount}
@@ -28,6 +30,16 @@ final class GpuAssignment {
       throw new IllegalStateException("GPU address '" + address + "' from the discovery script is"
           + " not a device index: the script must print CUDA device numbers", e);
     }
+  }
+
+  /**
+   * Where an ONNX encoder runs for a task: on the GPU Spark assigned it (CUDA provider, when this
+   * build has it) with {@code spark.task.cpus} intra-op threads, else on the CPU. ND4J is not
+   * bound: ONNX Runtime picks the device per session.
+   */
+  static OnnxDevice onnxDevice(Map<String, ResourceInformation> taskResources, int taskCpus) {
+    return OnnxDevice.forTask(assigned(taskResources), Math.max(1, taskCpus),
+        OrtEnvironment.getAvailableProviders());
   }
 
   /** True when ND4J runs on its CUDA backend (the {@code cuda} build profile). */

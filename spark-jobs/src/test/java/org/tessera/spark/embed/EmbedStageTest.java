@@ -72,6 +72,11 @@ class EmbedStageTest {
     spark.stop();
   }
 
+  static String sha256(Path file) throws Exception {
+    return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+        .digest(Files.readAllBytes(file)));
+  }
+
   static Map<String, float[]> features(Path feat) {
     Map<String, float[]> m = new TreeMap<>();
     for (Row r : spark.read().parquet(feat.resolve("features").toString()).collectAsList()) {
@@ -322,6 +327,109 @@ class EmbedStageTest {
             QUIET));
     assertTrue(e.getMessage().contains("--weights") && e.getMessage().contains("--random-init"),
         e.getMessage());
+  }
+
+  /**
+   * vit_b_16 at 64 px (seeded random init) exported by tools/export-onnx with mean pooling in its
+   * config, kept under target/; needs Debian's torch, and fails without it.
+   */
+  static Path onnxVit() throws Exception {
+    Path dir = Path.of("target", "onnx-embed-test");
+    Path model = dir.resolve("vit_b_16_64.onnx");
+    if (!Files.exists(dir.resolve("done"))) {
+      Files.createDirectories(dir);
+      Path log = dir.resolve("export.log");
+      Process p = new ProcessBuilder("/usr/bin/python3", "../tools/export-onnx", "--model",
+          "vit_b_16", "--random-init", "5", "--input-size", "64", "--pooling", "mean", "--out",
+          model.toString()).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+      assertTrue(p.waitFor(300, java.util.concurrent.TimeUnit.SECONDS), "export timed out");
+      assertEquals(0, p.exitValue(), "tools/export-onnx failed (needs apt-get install -y "
+          + "python3-torch python3-torchvision):\n" + Files.readString(log));
+      Files.writeString(dir.resolve("done"), "");
+    }
+    return model;
+  }
+
+  @Test
+  void onnxEncoderEmbedsEndToEnd() throws Exception {
+    Path model = onnxVit();
+    EmbedSettings onnx = new EmbedSettings("onnx", model.toString(), "", false, 0, 0, 6, "none",
+        "", 16, false, System.getProperty("java.io.tmpdir") + "/slide-cache", false,
+        new EmbedSettings.Onnx("", "", "", "", "0.25,0.25,0.25"));
+    Path feat = tmp.resolve("feat-onnx");
+    EmbedStage.Summary s = EmbedStage.run(spark, tiles.toString(), feat.toString(), onnx, QUIET);
+    assertEquals(6, s.ok(), String.valueOf(s.failures()));
+    assertEquals(768, s.encoder().featureDim());
+    assertEquals("tokens:mean", s.encoder().cutLayer());
+    Map<String, float[]> f = features(feat);
+    assertEquals(spark.read().parquet(tiles.resolve("tiles").toString()).count(), f.size());
+
+    var manifest = org.tessera.spark.io.Json.MAPPER.readTree(feat.resolve(EmbedStage.MANIFEST).toFile());
+    assertEquals(sha256(model), manifest.at("/encoder/weights_sha256")
+        .asText());
+    assertEquals("vit_b_16_64.onnx.json", manifest.at("/encoder_model/config").asText());
+    assertEquals("mean", manifest.at("/encoder_model/pooling").asText());
+    assertEquals("size=64,mean=[0.485,0.456,0.406],std=[0.25,0.25,0.25],stain=none",
+        manifest.get("preprocessing").asText());
+    for (Row r : spark.read().parquet(feat.resolve("slides").toString()).collectAsList()) {
+      assertEquals("cpu (onnxruntime, 1 thread)", r.getAs("device"));
+    }
+
+    // The same tile through the same session in this JVM, without Spark.
+    Row t = spark.read().parquet(tiles.resolve("tiles").toString())
+        .orderBy("slide_id", "row", "col").first();
+    Row slide = spark.read().parquet(tiles.resolve("slides").toString())
+        .where("slide_id = '" + t.<String>getAs("slide_id") + "'").first();
+    PatchEncoder enc = EncoderPool.encoder(onnx);
+    TilePreprocessor pre = new TilePreprocessor(enc.preprocessing());
+    assertEquals(manifest.get("preprocessing").asText(), pre.config().describe());
+    float[] input = new float[pre.floatsPerTile()];
+    try (OpenSlideReader reader = OpenSlideReader.open(
+        Path.of(java.net.URI.create(slide.getAs("path"))))) {
+      int[] rgb = reader.readTilePixels(TileRequest.of(t.getAs("level"), t.getAs("x"),
+          t.getAs("y"), t.getAs("size_at_level"), t.getAs("tile_size")));
+      pre.toChw(rgb, 256, 256, input, 0);
+    }
+    float[] expected = enc.embed(input, 1);
+    float[] actual = f.get(t.<String>getAs("slide_id") + "/" + t.getAs("col") + "/"
+        + t.getAs("row"));
+    for (int i = 0; i < expected.length; i++) {
+      assertEquals(expected[i], actual[i], 1e-5 * Math.max(1, Math.abs(expected[i])),
+          "feature " + i);
+    }
+
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> new EmbedSettings("small-cnn", "", "", true, 7, 0, 8, "none", "", 16, false, "/tmp",
+            false, new EmbedSettings.Onnx("", "", "mean", "", "")));
+    assertEquals("--onnx-config, --onnx-output, --pooling, --mean and --std apply to --encoder "
+        + "onnx only, not small-cnn", e.getMessage());
+  }
+
+  @Test
+  void onnxSessionsAreKeptPerDevice() throws Exception {
+    EmbedSettings onnx = new EmbedSettings("onnx", onnxVit().toString(), "", false, 0, 0, 6,
+        "none", "", 16, false, "/tmp", false, EmbedSettings.Onnx.NONE);
+    // GPUs 0 and 1 of one executor are two sessions; the CPU sessions are keyed by threads.
+    var gpu0 = new org.tessera.core.nn.OnnxDevice(OptionalInt.of(0), 2, "");
+    var gpu1 = new org.tessera.core.nn.OnnxDevice(OptionalInt.of(1), 2, "");
+    assertTrue(!EncoderPool.key(onnx, gpu0).equals(EncoderPool.key(onnx, gpu1)));
+    // Other encoders are one per JVM whatever the device.
+    assertEquals(EncoderPool.key(smallCnn(8, false), gpu0),
+        EncoderPool.key(smallCnn(8, false), gpu1));
+    PatchEncoder one = EncoderPool.encoder(onnx, org.tessera.core.nn.OnnxDevice.cpu(1));
+    PatchEncoder two = EncoderPool.encoder(onnx, org.tessera.core.nn.OnnxDevice.cpu(2));
+    assertTrue(one != two);
+    assertTrue(one == EncoderPool.encoder(onnx, org.tessera.core.nn.OnnxDevice.cpu(1)));
+    assertEquals("cpu (onnxruntime, 2 threads)", two.device());
+    assertEquals(one.spec(), two.spec());
+
+    // A task's resources pick the device; this CPU-only build reports an assigned GPU.
+    var device = GpuAssignment.onnxDevice(Map.of("gpu",
+        new ResourceInformation("gpu", new String[] {"1"})), 4);
+    assertEquals("cpu:4", device.key());
+    assertTrue(device.describe().contains("gpu 1 assigned, but this build's ONNX Runtime has no"
+        + " CUDA provider; build with -Pgpu"), device.describe());
+    assertEquals("cpu:2", GpuAssignment.onnxDevice(Map.of(), 2).key());
   }
 
   @Test
