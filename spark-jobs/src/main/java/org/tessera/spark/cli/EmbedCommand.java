@@ -74,11 +74,15 @@ final class EmbedCommand implements Callable<Integer> {
   RunOptions run;
 
   @Mixin
+  ReaderOption reader;
+
+  @Mixin
   SparkOptions spark;
 
   EmbedSettings settings() {
     return new EmbedSettings(encoder, weights, cutLayer, randomInit, seed, inputSize, batch,
-        stainNorm, stainReference, tilesPerTask, run.overwrite, run.cacheDir, halfPrecision);
+        stainNorm, stainReference, tilesPerTask, run.overwrite, run.cacheDir, halfPrecision,
+        reader.kind());
   }
 
   @Override

@@ -18,6 +18,7 @@ import java.io.Serializable;
  * @param overwrite    redo slides that are already done
  * @param cacheDir     executor-local folder for copies of slides on non-local file systems
  * @param halfPrecision run the encoder in 16-bit floats (see {@code EncoderRequest})
+ * @param reader       which implementation reads the slides' pixels
  */
 public record EmbedSettings(
     String encoder,
@@ -32,7 +33,8 @@ public record EmbedSettings(
     int tilesPerTask,
     boolean overwrite,
     String cacheDir,
-    boolean halfPrecision) implements Serializable {
+    boolean halfPrecision,
+    org.tessera.wsi.ReaderKind reader) implements Serializable {
 
   private static final long serialVersionUID = 1L;
 
@@ -42,6 +44,15 @@ public record EmbedSettings(
       int tilesPerTask, boolean overwrite, String cacheDir) {
     this(encoder, weights, cutLayer, randomInit, seed, inputSize, batch, stainNorm,
         stainReference, tilesPerTask, overwrite, cacheDir, false);
+  }
+
+  /** Settings that read slides with {@code ReaderKind.AUTO}. */
+  public EmbedSettings(String encoder, String weights, String cutLayer, boolean randomInit,
+      long seed, int inputSize, int batch, String stainNorm, String stainReference,
+      int tilesPerTask, boolean overwrite, String cacheDir, boolean halfPrecision) {
+    this(encoder, weights, cutLayer, randomInit, seed, inputSize, batch, stainNorm,
+        stainReference, tilesPerTask, overwrite, cacheDir, halfPrecision,
+        org.tessera.wsi.ReaderKind.AUTO);
   }
 
   public EmbedSettings {

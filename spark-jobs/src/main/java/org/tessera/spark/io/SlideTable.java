@@ -40,6 +40,7 @@ public final class SlideTable {
         optional binary qc_path (STRING);
         required int64 elapsed_ms;
         required binary finished_at (STRING);
+        optional binary reader (STRING);
       }
       """);
 
@@ -69,14 +70,15 @@ public final class SlideTable {
       double tissueFraction,
       String qcPath,
       long elapsedMs,
-      String finishedAt) implements Serializable {
+      String finishedAt,
+      String reader) implements Serializable {
 
     private static final long serialVersionUID = 1L;
 
     public static Row failed(String slideId, String path, String error, long elapsedMs,
         String finishedAt) {
       return new Row(slideId, path, FAILED, error, null, -1, -1, -1, Double.NaN, null, Double.NaN,
-          -1, -1, -1, Double.NaN, 0, Double.NaN, null, elapsedMs, finishedAt);
+          -1, -1, -1, Double.NaN, 0, Double.NaN, null, elapsedMs, finishedAt, null);
     }
 
     public boolean ok() {
@@ -111,6 +113,7 @@ public final class SlideTable {
         appendIfFinite(g, "tissue_fraction", r.tissueFraction());
         appendIfPresent(g, "qc_path", r.qcPath());
         g.append("elapsed_ms", r.elapsedMs()).append("finished_at", r.finishedAt());
+        appendIfPresent(g, "reader", r.reader());
         out.write(g);
       }
     });
