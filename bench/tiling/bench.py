@@ -68,7 +68,8 @@ def tessera(args, mode, env, cpu, label):
     cmd = args.pin + [os.path.join(args.tessera, "bin", "tessera"), "tile",
                       "--slides", args.slides, "--out", out_dir,
                       "--assume-mpp", "0.5", "--mpp", "0.5", "--tile", "256",
-                      "--min-tissue", "0.5", "--master", "local[1]", "--summary-json", summary]
+                      "--min-tissue", "0.5", "--master", "local[1]", "--summary-json", summary,
+                      "--reader", args.reader]
     if mode == "full":
         cmd += ["--store-pixels", "--pixel-format", "raw"]
     log = os.path.join(args.work, f"tessera-{mode}-{label}.log")
@@ -119,6 +120,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--pin-cpu", default="", help="CPU to pin both sides to with taskset")
     ap.add_argument("--modes", default="grid,full")
+    ap.add_argument("--reader", default="auto", help="Tessera's --reader: auto, direct or openslide")
     args = ap.parse_args()
     if args.repeats < 1:
         raise SystemExit("--repeats must be >= 1")
@@ -132,7 +134,8 @@ def main():
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load"
           f" average {os.getloadavg()[0]:.2f} at start; both sides "
           + (f"pinned to CPU {args.pin_cpu} (taskset)" if args.pin else "not pinned (BENCH_PIN=0)")
-          + "; Tessera --master local[1], baseline one process, one thread")
+          + "; Tessera --master local[1] --reader " + args.reader
+          + ", baseline one process, one thread")
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     results = {}
     cpu = Cpu()

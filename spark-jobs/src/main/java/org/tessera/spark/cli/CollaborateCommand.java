@@ -124,6 +124,9 @@ final class CollaborateCommand implements Callable<Integer> {
   String cacheDir = RunOptions.DEFAULT_CACHE_DIR;
 
   @Mixin
+  ReaderOption reader;
+
+  @Mixin
   SummaryOption summaryJson;
 
   @Mixin
@@ -143,7 +146,7 @@ final class CollaborateCommand implements Callable<Integer> {
         OptionNames.as(Map.of("learningRate", "--patch-lr", "weightDecay",
             "--patch-weight-decay"), () -> OptimizerConfig.defaults("adam")
                 .withLearningRate(patchLr).withWeightDecay(patchWeightDecay)),
-        masks, cacheDir);
+        masks, cacheDir, reader.kind());
   }
 
   @Override

@@ -102,12 +102,16 @@ final class EmbedCommand implements Callable<Integer> {
   RunOptions run;
 
   @Mixin
+  ReaderOption reader;
+
+  @Mixin
   SparkOptions spark;
 
   EmbedSettings settings() {
     return new EmbedSettings(encoder, weights, cutLayer, randomInit, seed, inputSize, batch,
         stainNorm, stainReference, tilesPerTask, run.overwrite, run.cacheDir, halfPrecision,
-        new EmbedSettings.Onnx(onnxConfig, onnxOutput, pooling, mean, std));
+        new EmbedSettings.Onnx(onnxConfig, onnxOutput, pooling, mean, std),
+        reader.kind());
   }
 
   @Override

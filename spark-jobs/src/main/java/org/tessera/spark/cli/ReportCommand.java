@@ -35,6 +35,9 @@ final class ReportCommand implements Callable<Integer> {
   String cacheDir = RunOptions.DEFAULT_CACHE_DIR;
 
   @Mixin
+  ReaderOption reader;
+
+  @Mixin
   SummaryOption summaryJson;
 
   @Mixin
@@ -43,7 +46,7 @@ final class ReportCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     ReportStage.Summary summary = ReportStage.run(spark.session("tessera report"),
-        new ReportStage.Settings(run, heatmaps, topTiles, cacheDir), System.out);
+        new ReportStage.Settings(run, heatmaps, topTiles, cacheDir, reader.kind()), System.out);
     summaryJson.report(summary.describe(), summary);
     return 0;
   }

@@ -92,6 +92,9 @@ final class TileCommand implements Callable<Integer> {
   RunOptions run;
 
   @Mixin
+  ReaderOption reader;
+
+  @Mixin
   SparkOptions spark;
 
   TileSettings settings() {
@@ -100,7 +103,7 @@ final class TileCommand implements Callable<Integer> {
     TilingParams tiling = new TilingParams(target, tile, stride == null ? tile : stride, minTissue,
         segDownsample, assumeMpp, TissueParams.parse(tissue));
     return new TileSettings(tiling, storePixels, pixelFormat, jpegQuality, tilesPerTask,
-        run.overwrite, run.cacheDir);
+        run.overwrite, run.cacheDir, reader.kind());
   }
 
   @Override

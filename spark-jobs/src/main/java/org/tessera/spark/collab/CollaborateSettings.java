@@ -34,13 +34,28 @@ import org.tessera.spark.train.HeadOptions;
  * @param patchOptimizer optimizer of the encoder and patch classifier
  * @param masks          lesion masks folder for localisation; empty: found beside the slides
  * @param cacheDir       executor-local cache for slides on remote file systems
+ * @param reader         which implementation reads the slides' pixels
  */
 public record CollaborateSettings(String tiles, String labels, String out, int rounds,
     int workers, long seed, String encoder, String weights, boolean randomInit, int inputSize,
     int embedBatch, String stainNorm, HeadOptions head, OptimizerConfig headOptimizer,
     org.tessera.core.train.TrainLoop.Settings headLoop, String positiveClass,
     String negativeClass, PseudoLabeler.Schedule schedule, int patchEpochs, int patchPatience,
-    int patchBatch, int shards, OptimizerConfig patchOptimizer, String masks, String cacheDir) {
+    int patchBatch, int shards, OptimizerConfig patchOptimizer, String masks, String cacheDir,
+    org.tessera.wsi.ReaderKind reader) {
+
+  /** Settings that read slides with {@code ReaderKind.AUTO}. */
+  public CollaborateSettings(String tiles, String labels, String out, int rounds,
+      int workers, long seed, String encoder, String weights, boolean randomInit, int inputSize,
+      int embedBatch, String stainNorm, HeadOptions head, OptimizerConfig headOptimizer,
+      org.tessera.core.train.TrainLoop.Settings headLoop, String positiveClass,
+      String negativeClass, PseudoLabeler.Schedule schedule, int patchEpochs, int patchPatience,
+      int patchBatch, int shards, OptimizerConfig patchOptimizer, String masks, String cacheDir) {
+    this(tiles, labels, out, rounds, workers, seed, encoder, weights, randomInit, inputSize,
+        embedBatch, stainNorm, head, headOptimizer, headLoop, positiveClass, negativeClass,
+        schedule, patchEpochs, patchPatience, patchBatch, shards, patchOptimizer, masks, cacheDir,
+        org.tessera.wsi.ReaderKind.AUTO);
+  }
 
   public CollaborateSettings {
     if (rounds < 0) {

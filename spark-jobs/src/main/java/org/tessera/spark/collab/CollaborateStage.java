@@ -111,7 +111,7 @@ public final class CollaborateStage {
         RoundDirs prev = RoundDirs.of(run, r - 1);
         labelled = ePhase(spark, s, r, classes, prev, dirs, console);
         PatchSetStage.run(spark, tiles, dirs.pseudoLabels(), preprocessing, s.cacheDir(),
-            dirs.patches(), console);
+            s.reader(), dirs.patches(), console);
         tuned = EncoderTrainingStage.run(spark, s, r, classes, preprocessing, prev, dirs,
             console);
       }
@@ -136,7 +136,7 @@ public final class CollaborateStage {
       records.add(record(conf, r, metrics, labelled, tuned, (System.nanoTime() - t0) / 1e9));
       writeRounds(conf, run, records);
     }
-    console.println(CollaborateReport.write(spark, run, s.cacheDir(), 4,
+    console.println(CollaborateReport.write(spark, run, s.cacheDir(), s.reader(), 4,
         classes.names().get(classes.negative()), console).describe());
     return new Summary(run.toString(), records);
   }

@@ -76,7 +76,8 @@ final class PatchSetStage {
   private PatchSetStage() {}
 
   static Summary run(SparkSession spark, Path tilesRoot, Path pseudoLabels,
-      TilePreprocessor.Config preprocessing, String cacheDir, Path out, PrintStream console)
+      TilePreprocessor.Config preprocessing, String cacheDir, org.tessera.wsi.ReaderKind reader, Path out,
+      PrintStream console)
       throws IOException {
     JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Configuration conf = jsc.hadoopConfiguration();
@@ -120,7 +121,7 @@ final class PatchSetStage {
           + " slides");
       try {
         for (Result r : jsc.parallelize(jobs, jobs.size())
-            .map(j -> cut(j, hc.get(), tiles, preprocessing, cacheDir, outDir)).collect()) {
+            .map(j -> cut(j, hc.get(), tiles, preprocessing, cacheDir, reader, outDir)).collect()) {
           if (r.error() != null) {
             failures.put(r.slideId(), r.error());
           } else {
@@ -141,7 +142,7 @@ final class PatchSetStage {
   }
 
   private static Result cut(SlideJob job, Configuration conf, String tilesRoot,
-      TilePreprocessor.Config pre, String cacheDir, String out) {
+      TilePreprocessor.Config pre, String cacheDir, org.tessera.wsi.ReaderKind reader, String out) {
     try {
       List<Group> rows = ParquetRows.readAll(conf, RangeCommit.partsOf(conf,
           new Path(new Path(tilesRoot), TileIndex.DIR), job.slideId()));
@@ -157,7 +158,7 @@ final class PatchSetStage {
             + "collaborate run afresh");
       }
       boolean needSlide = wanted.stream().anyMatch(g -> g.getFieldRepetitionCount("pixels") == 0);
-      LocalSlides.Lease lease = needSlide ? LocalSlides.open(conf, job.path(), cacheDir) : null;
+      LocalSlides.Lease lease = needSlide ? LocalSlides.open(conf, job.path(), cacheDir, reader) : null;
       int size = pre.inputSize();
       StainNormalizer stain = pre.stainNormalizer();
       try {

@@ -19,6 +19,7 @@ import java.io.Serializable;
  * @param cacheDir     executor-local folder for copies of slides on non-local file systems
  * @param halfPrecision run the encoder in 16-bit floats (see {@code EncoderRequest})
  * @param onnx         for {@code onnx}: overrides of the model config
+ * @param reader       which implementation reads the slides' pixels
  */
 public record EmbedSettings(
     String encoder,
@@ -34,7 +35,8 @@ public record EmbedSettings(
     boolean overwrite,
     String cacheDir,
     boolean halfPrecision,
-    Onnx onnx) implements Serializable {
+    Onnx onnx,
+    org.tessera.wsi.ReaderKind reader) implements Serializable {
 
   private static final long serialVersionUID = 1L;
 
@@ -73,6 +75,15 @@ public record EmbedSettings(
       int tilesPerTask, boolean overwrite, String cacheDir, boolean halfPrecision) {
     this(encoder, weights, cutLayer, randomInit, seed, inputSize, batch, stainNorm,
         stainReference, tilesPerTask, overwrite, cacheDir, halfPrecision, Onnx.NONE);
+  }
+
+  /** Settings that read slides with {@code ReaderKind.AUTO}. */
+  public EmbedSettings(String encoder, String weights, String cutLayer, boolean randomInit,
+      long seed, int inputSize, int batch, String stainNorm, String stainReference,
+      int tilesPerTask, boolean overwrite, String cacheDir, boolean halfPrecision, Onnx onnx) {
+    this(encoder, weights, cutLayer, randomInit, seed, inputSize, batch, stainNorm,
+        stainReference, tilesPerTask, overwrite, cacheDir, halfPrecision, onnx,
+        org.tessera.wsi.ReaderKind.AUTO);
   }
 
   /** Full-precision settings. */

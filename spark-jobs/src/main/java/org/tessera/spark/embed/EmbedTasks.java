@@ -78,7 +78,7 @@ final class EmbedTasks {
     int size = encoder.inputSize();
     int dim = encoder.featureDim();
     boolean needSlide = tiles.stream().anyMatch(g -> g.getFieldRepetitionCount("pixels") == 0);
-    LocalSlides.Lease lease = needSlide ? LocalSlides.open(conf, r.path(), s.cacheDir()) : null;
+    LocalSlides.Lease lease = needSlide ? LocalSlides.open(conf, r.path(), s.cacheDir(), s.reader()) : null;
     boolean failed = false;
     try {
       AtomicFiles.writeIfAbsent(conf, part, tmp -> {

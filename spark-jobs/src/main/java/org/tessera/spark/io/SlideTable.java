@@ -46,6 +46,7 @@ public final class SlideTable {
         optional binary qc_path (STRING);
         required int64 elapsed_ms;
         required binary finished_at (STRING);
+        optional binary reader (STRING);
       }
       """);
 
@@ -75,14 +76,15 @@ public final class SlideTable {
       double tissueFraction,
       String qcPath,
       long elapsedMs,
-      String finishedAt) implements Serializable {
+      String finishedAt,
+      String reader) implements Serializable {
 
     private static final long serialVersionUID = 1L;
 
     public static Row failed(String slideId, String path, String error, long elapsedMs,
         String finishedAt) {
       return new Row(slideId, path, FAILED, error, null, -1, -1, -1, Double.NaN, null, Double.NaN,
-          -1, -1, -1, Double.NaN, 0, Double.NaN, null, elapsedMs, finishedAt);
+          -1, -1, -1, Double.NaN, 0, Double.NaN, null, elapsedMs, finishedAt, null);
     }
 
     public boolean ok() {
@@ -131,7 +133,7 @@ public final class SlideTable {
         real(g, "objective_power"), (int) integer(g, "tile_level"),
         (int) integer(g, "size_at_level"), (int) integer(g, "tile_size"), real(g, "target_mpp"),
         g.getLong("tile_count", 0), real(g, "tissue_fraction"), string(g, "qc_path"),
-        g.getLong("elapsed_ms", 0), g.getString("finished_at", 0)));
+        g.getLong("elapsed_ms", 0), g.getString("finished_at", 0), string(g, "reader")));
   }
 
   /** What the slide table records of one slide: the file it was made from and its status. */
@@ -198,6 +200,7 @@ public final class SlideTable {
         appendIfFinite(g, "tissue_fraction", r.tissueFraction());
         appendIfPresent(g, "qc_path", r.qcPath());
         g.append("elapsed_ms", r.elapsedMs()).append("finished_at", r.finishedAt());
+        appendIfPresent(g, "reader", r.reader());
         out.write(g);
       }
     };

@@ -51,7 +51,8 @@ public final class CollaborateReport {
    * @param heatmaps test slides drawn at most
    * @param negative the class whose slides carry no lesion (they are not drawn)
    */
-  public static Summary write(SparkSession spark, Path run, String cacheDir, int heatmaps,
+  public static Summary write(SparkSession spark, Path run, String cacheDir,
+      org.tessera.wsi.ReaderKind reader, int heatmaps,
       String negative, PrintStream console) throws IOException {
     Configuration conf = spark.sparkContext().hadoopConfiguration();
     FileSystem fs = run.getFileSystem(conf);
@@ -120,7 +121,7 @@ public final class CollaborateReport {
       html.raw("<p class=\"meta\">Test slides with lesions: the ground-truth mask, then each "
           + "tile coloured by the percentile of its attention within the slide, for round 0 "
           + "and round " + last + ".</p>\n");
-      drawn = pairs(spark, conf, first, lastHead, last, cacheDir, heatmaps, negative, figures,
+      drawn = pairs(spark, conf, first, lastHead, last, cacheDir, reader, heatmaps, negative, figures,
           html, failures);
       Files.writeString(local.resolve("index.html"), html.page("Tessera collaborate: "
           + run.getName()), StandardCharsets.UTF_8);
@@ -146,7 +147,7 @@ public final class CollaborateReport {
 
   /** Mask, round 0 and last round for up to {@code n} lesion test slides; returns rows drawn. */
   private static int pairs(SparkSession spark, Configuration conf, Path first, Path lastHead,
-      int last, String cacheDir, int n, String negative, java.nio.file.Path figures, Html html,
+      int last, String cacheDir, org.tessera.wsi.ReaderKind reader, int n, String negative, java.nio.file.Path figures, Html html,
       List<String> failures) throws IOException {
     List<String> ids = new ArrayList<>();
     for (Row r : spark.read().parquet(new Path(first, TrainStage.PREDICTIONS).toString())
@@ -190,9 +191,9 @@ public final class CollaborateReport {
             html.img(FIGURES + "/" + mask, "lesion mask of " + id);
           }
         }
-        Heatmaps.Drawn b = Heatmaps.draw(conf, cacheDir, info, before.get(id),
+        Heatmaps.Drawn b = Heatmaps.draw(conf, cacheDir, reader, info, before.get(id),
             id + ", round 0", figures, "slide-" + (i + 1) + "-round-0", 0);
-        Heatmaps.Drawn a = Heatmaps.draw(conf, cacheDir, info, after.get(id),
+        Heatmaps.Drawn a = Heatmaps.draw(conf, cacheDir, reader, info, after.get(id),
             id + ", round " + last, figures, "slide-" + (i + 1) + "-round-" + last, 0);
         html.img(FIGURES + "/" + b.heatmap(), "round 0 attention of " + id);
         html.img(FIGURES + "/" + a.heatmap(), "round " + last + " attention of " + id);

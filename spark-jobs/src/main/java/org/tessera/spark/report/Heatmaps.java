@@ -43,7 +43,9 @@ import org.tessera.spark.io.SlideTable;
 import org.tessera.spark.tile.LocalSlides;
 import org.tessera.wsi.LevelInfo;
 import org.tessera.wsi.SlideMetadata;
-import org.tessera.wsi.openslide.OpenSlideReader;
+import org.tessera.wsi.ReaderKind;
+import org.tessera.wsi.SlideReader;
+import org.tessera.wsi.SlideReaders;
 import org.tessera.wsi.region.RegionRequest;
 
 /**
@@ -84,10 +86,11 @@ final class Heatmaps {
    * {@code figures/<prefix>-tile-<k>.png}; returns the names relative to {@code figures}.
    * Throws when the slide cannot be read; the caller turns that into a placeholder.
    */
-  static Drawn draw(Configuration conf, String cacheDir, SlideInfo slide, Attention att,
+  static Drawn draw(Configuration conf, String cacheDir, ReaderKind readerKind,
+      SlideInfo slide, Attention att,
       String title, Path figures, String prefix, int topTiles) throws IOException {
-    try (OpenSlideReader reader =
-        OpenSlideReader.open(LocalSlides.localize(conf, slide.path(), cacheDir))) {
+    try (SlideReader reader = SlideReaders.open(
+        LocalSlides.localize(conf, slide.path(), cacheDir), readerKind)) {
       SlideMetadata md = reader.metadata();
       double extent = slide.sizeAtLevel() * md.level(slide.tileLevel()).downsample();
       BufferedImage thumb = thumbnail(reader, md);
@@ -287,7 +290,7 @@ final class Heatmaps {
    * The slide at {@link #THUMB} pixels on its longest side, read from the smallest pyramid level
    * that is still at least that large, a band of rows at a time.
    */
-  private static BufferedImage thumbnail(OpenSlideReader reader, SlideMetadata md)
+  private static BufferedImage thumbnail(SlideReader reader, SlideMetadata md)
       throws IOException {
     double scale = Math.min(1.0, THUMB / (double) Math.max(md.width(), md.height()));
     int tw = Math.max(1, (int) Math.round(md.width() * scale));

@@ -60,8 +60,15 @@ public final class ReportStage {
    * @param heatmaps  slides drawn with their attention, at most
    * @param topTiles  most attended tiles cut out per drawn slide
    * @param cacheDir  local folder for copies of slides kept on a non-local file system
+   * @param reader    which implementation reads the slides' pixels
    */
-  public record Settings(String run, int heatmaps, int topTiles, String cacheDir) {
+  public record Settings(String run, int heatmaps, int topTiles, String cacheDir,
+      org.tessera.wsi.ReaderKind reader) {
+    /** Settings that read slides with {@code ReaderKind.AUTO}. */
+    public Settings(String run, int heatmaps, int topTiles, String cacheDir) {
+      this(run, heatmaps, topTiles, cacheDir, org.tessera.wsi.ReaderKind.AUTO);
+    }
+
     public Settings {
       if (heatmaps < 0) {
         throw new IllegalArgumentException("--heatmaps " + heatmaps + " is negative: give 0 "
@@ -541,7 +548,7 @@ public final class ReportStage {
         if (problem == null) {
           try {
             String name = prefix + "-slide-" + (i + 1);
-            Heatmaps.Drawn d = Heatmaps.draw(conf, s.cacheDir(), info, att,
+            Heatmaps.Drawn d = Heatmaps.draw(conf, s.cacheDir(), s.reader(), info, att,
                 p.slideId() + " (" + att.map() + ")", figures, name, s.topTiles());
             html.img(FIGURES + "/" + d.heatmap(), "attention heatmap of " + p.slideId());
             html.raw("<div class=\"tiles\">\n");

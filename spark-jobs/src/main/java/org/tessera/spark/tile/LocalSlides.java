@@ -15,10 +15,11 @@ import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.tessera.wsi.SlideReader;
-import org.tessera.wsi.openslide.OpenSlideReader;
+import org.tessera.wsi.ReaderKind;
+import org.tessera.wsi.SlideReaders;
 
 /**
- * Executor-side access to slides. OpenSlide needs a local file, so slides on other file systems
+ * Executor-side access to slides, opened through {@link SlideReaders}. The readers need a local file, so slides on other file systems
  * (hdfs://, s3a://, ...) are copied once per executor into a local cache keyed by path, size and
  * modification time; open readers are kept (a few, least recently used closed first) so the tasks
  * of one slide that land on the same executor open it once.
@@ -96,8 +97,12 @@ public final class LocalSlides {
     }
   }
 
-  public static synchronized Lease open(Configuration conf, String path, String cacheDir)
-      throws IOException {
+  /** Borrows a reader of the slide at {@code path}, chosen by {@code kind} (see SlideReaders). */
+  public static synchronized Lease open(Configuration conf, String slidePath, String cacheDir,
+      ReaderKind kind) throws IOException {
+    // One pool entry per slide and reader kind: stages run with other --reader values in one JVM
+    // must not borrow each other's readers.
+    String path = kind.optionName() + "|" + slidePath;
     Entry e = OPEN.get(path);
     if (e != null && (!Files.exists(e.file) || !version(e.file).equals(e.version))) {
       OPEN.remove(path);
@@ -107,9 +112,9 @@ public final class LocalSlides {
       e = null;
     }
     if (e == null) {
-      java.nio.file.Path local = localize(conf, path, cacheDir);
+      java.nio.file.Path local = localize(conf, slidePath, cacheDir);
       String version = version(local);
-      e = new Entry(OpenSlideReader.open(local), local, version);
+      e = new Entry(SlideReaders.open(local, kind), local, version);
       OPEN.put(path, e);
     }
     e.users++;

@@ -78,8 +78,10 @@ final class SlideTasks {
       }
       SlidePlan plan;
       BufferedImage qcImage;
-      try (LocalSlides.Lease lease = LocalSlides.open(conf, in.path(), s.cacheDir())) {
+      String reader;
+      try (LocalSlides.Lease lease = LocalSlides.open(conf, in.path(), s.cacheDir(), s.reader())) {
         try {
+          reader = org.tessera.wsi.SlideReaders.implementation(lease.reader());
           plan = SlidePlanner.plan(lease.reader(), s.tiling());
           qcImage = SlidePlanner.qcImage(lease.reader(), plan);
         } catch (IOException | RuntimeException e) {
@@ -104,7 +106,7 @@ final class SlideTasks {
           }
         }
       });
-      SlideTable.Row row = okRow(in, plan, qc, System.currentTimeMillis() - t0);
+      SlideTable.Row row = okRow(in, plan, qc, reader, System.currentTimeMillis() - t0);
       if (!s.storePixels()) {
         return new Planned(SlideTable.commit(conf, out.slides(), row), null, true);
       }
@@ -157,7 +159,7 @@ final class SlideTasks {
         throw new IOException("the stored plan holds " + planned.size() + " of tiles " + r.start()
             + ".." + r.end());
       }
-      try (LocalSlides.Lease lease = LocalSlides.open(conf, r.path(), s.cacheDir())) {
+      try (LocalSlides.Lease lease = LocalSlides.open(conf, r.path(), s.cacheDir(), s.reader())) {
         try {
           AtomicFiles.writeIfAbsent(conf, part, tmp -> {
             try (ParquetRows rows = new ParquetRows(conf, tmp, TileIndex.SCHEMA)) {
@@ -202,14 +204,16 @@ final class SlideTasks {
         .append("tissue_fraction", plan.tissueFraction()[i]);
   }
 
-  private static SlideTable.Row okRow(SlideInput in, SlidePlan plan, Path qc, long elapsedMs) {
+  private static SlideTable.Row okRow(SlideInput in, SlidePlan plan, Path qc, String reader,
+      long elapsedMs) {
     SlideMetadata m = plan.metadata();
     var grid = plan.grid();
     return new SlideTable.Row(in.slideId(), in.path(), SlideTable.OK, null, m.vendor(),
         m.width(), m.height(), m.levelCount(), m.mpp().orElse(Double.NaN),
         plan.mppAssumed() ? "assumed" : "metadata", m.objectivePower().orElse(Double.NaN),
         grid.level(), grid.sizeAtLevel(), grid.tileSize(), grid.targetMpp(), plan.tileCount(),
-        plan.mask().tissueFraction(), qc.toString(), elapsedMs, Instant.now().toString());
+        plan.mask().tissueFraction(), qc.toString(), elapsedMs, Instant.now().toString(),
+        reader);
   }
 
   /** A tile's packed 0xRRGGBB pixels ({@code size}² of them) in the stored pixel format. */

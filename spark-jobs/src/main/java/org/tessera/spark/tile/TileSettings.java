@@ -3,6 +3,7 @@ package org.tessera.spark.tile;
 import java.io.Serializable;
 import java.util.Locale;
 import java.util.Set;
+import org.tessera.wsi.ReaderKind;
 import org.tessera.wsi.tiling.TilingParams;
 
 /**
@@ -23,12 +24,21 @@ public record TileSettings(
     int jpegQuality,
     int tilesPerTask,
     boolean overwrite,
-    String cacheDir) implements Serializable {
+    String cacheDir,
+    ReaderKind reader) implements Serializable {
 
   private static final long serialVersionUID = 1L;
   public static final Set<String> PIXEL_FORMATS = Set.of("jpeg", "png", "raw");
 
+  /** Settings that read slides with {@link ReaderKind#AUTO}. */
+  public TileSettings(TilingParams tiling, boolean storePixels, String pixelFormat,
+      int jpegQuality, int tilesPerTask, boolean overwrite, String cacheDir) {
+    this(tiling, storePixels, pixelFormat, jpegQuality, tilesPerTask, overwrite, cacheDir,
+        ReaderKind.AUTO);
+  }
+
   public TileSettings {
+    java.util.Objects.requireNonNull(reader, "reader");
     pixelFormat = pixelFormat.toLowerCase(Locale.ROOT);
     if (!PIXEL_FORMATS.contains(pixelFormat)) {
       throw new IllegalArgumentException("--pixel-format must be one of " + PIXEL_FORMATS + ", got "

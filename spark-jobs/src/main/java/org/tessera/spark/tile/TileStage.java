@@ -29,19 +29,22 @@ public final class TileStage {
   /** How a tile output records what made it ({@code tile_params.json}). */
   public static final Provenance.Kind PROVENANCE = new Provenance.Kind("tile_params.json",
       "tiles made with other parameters", "use --overwrite to redo every slide, or another --out",
-      Set.of());
+      Set.of("reader"));
 
   /**
    * The parameters that decide the tiles, recorded in {@code tile_params.json}.
    *
    * @param pixelFormat with stored pixels, their encoding; null otherwise
    * @param jpegQuality with stored pixels, the JPEG quality; null otherwise
+   * @param reader      the {@code --reader} of the run ({@code auto}, {@code direct} or
+   *                    {@code openslide}); recorded, not compared: every reader gives the same
+   *                    pixels, and each slide row names the implementation that read it
    */
   public record Params(TilingParams tiling, boolean storePixels, String pixelFormat,
-      Integer jpegQuality) {
+      Integer jpegQuality, String reader) {
     static Params of(TileSettings s) {
       return new Params(s.tiling(), s.storePixels(), s.storePixels() ? s.pixelFormat() : null,
-          s.storePixels() ? s.jpegQuality() : null);
+          s.storePixels() ? s.jpegQuality() : null, s.reader().optionName());
     }
   }
 

@@ -31,6 +31,7 @@ import org.tessera.spark.tile.TileSettings;
 import org.tessera.spark.tile.TileStage;
 import org.tessera.wsi.openslide.OpenSlideReader;
 import org.tessera.wsi.region.TileRequest;
+import org.tessera.wsi.ReaderKind;
 import org.tessera.wsi.synth.SynthCohort;
 import org.tessera.wsi.tiling.TilingParams;
 import org.tessera.wsi.tissue.TissueParams;
@@ -151,6 +152,27 @@ class EmbedStageTest {
       float[] y = fb.get(k);
       for (int i = 0; i < x.length; i++) {
         assertEquals(x[i], y[i], 1e-5, k);
+      }
+    }
+  }
+
+  @Test
+  void everyReaderGivesTheSameFeatures() throws IOException {
+    String cache = System.getProperty("java.io.tmpdir") + "/slide-cache";
+    Map<String, Map<String, float[]>> byReader = new java.util.TreeMap<>();
+    for (ReaderKind kind : ReaderKind.values()) {
+      Path out = tmp.resolve("reader-" + kind.optionName());
+      EmbedStage.run(spark, tiles.toString(), out.toString(), new EmbedSettings("small-cnn", "",
+          "", true, 7, 0, 5, "none", "", 16, false, cache, false, EmbedSettings.Onnx.NONE, kind), QUIET);
+      byReader.put(kind.optionName(), features(out));
+    }
+    Map<String, float[]> reference = byReader.get("openslide");
+    assertTrue(reference.size() > 0);
+    for (var e : byReader.entrySet()) {
+      assertEquals(reference.keySet(), e.getValue().keySet(), e.getKey());
+      for (String k : reference.keySet()) {
+        org.junit.jupiter.api.Assertions.assertArrayEquals(reference.get(k),
+            e.getValue().get(k), e.getKey() + ": " + k);
       }
     }
   }

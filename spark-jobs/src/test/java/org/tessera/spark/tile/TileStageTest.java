@@ -26,6 +26,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.tessera.spark.SparkTestSupport;
+import org.tessera.wsi.ReaderKind;
 import org.tessera.wsi.synth.SynthCohort;
 import org.tessera.wsi.tiling.TilingParams;
 import org.tessera.wsi.tissue.TissueParams;
@@ -89,6 +90,30 @@ class TileStageTest {
         Files.copy(p, to.resolve(p.getFileName()));
       }
     }
+  }
+
+  @Test
+  void everyReaderGivesTheSameTilesAndTheSlideRowsNameTheOneUsed() throws IOException {
+    Map<String, List<String>> rows = new TreeMap<>();
+    for (ReaderKind kind : ReaderKind.values()) {
+      TileSettings base = settings(true, true, false);
+      TileSettings s = new TileSettings(base.tiling(), true, "raw", 90, base.tilesPerTask(), false,
+          base.cacheDir(), kind);
+      Path out = tmp.resolve("by-reader-" + kind.optionName());
+      run(cohortSlides, out, s);
+      rows.put(kind.optionName(), tileRows(out));
+      // The synthetic cohort is tiled JPEG Aperio and generic TIFF: the direct reader reads both.
+      String used = kind == ReaderKind.OPENSLIDE ? "openslide" : "direct";
+      for (Row r : slideRows(out).values()) {
+        assertEquals("ok", r.getAs("status"), r.toString());
+        assertEquals(used, r.getAs("reader"), kind + ": " + r.getAs("slide_id"));
+      }
+      assertTrue(Files.readString(out.resolve("tile_params.json")).replaceAll("\\s", "")
+          .contains("\"reader\":\"" + kind.optionName() + "\""), kind.toString());
+    }
+    assertFalse(rows.get("openslide").isEmpty());
+    assertEquals(rows.get("openslide"), rows.get("direct"));
+    assertEquals(rows.get("openslide"), rows.get("auto"));
   }
 
   @Test

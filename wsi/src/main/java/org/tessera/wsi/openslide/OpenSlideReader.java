@@ -111,6 +111,16 @@ public final class OpenSlideReader implements SlideReader {
     }
   }
 
+  /**
+   * The vendor OpenSlide detects for a file ({@code aperio}, {@code generic-tiff}, ...), empty when
+   * it recognises none. Cheap: it reads the file's header and first directory, opens nothing.
+   */
+  public static Optional<String> detectVendor(Path path) {
+    OpenSlideLoader.load();
+    return Optional.ofNullable(string(OpenSlideNative.openslide_detect_vendor(
+        cString(path.toAbsolutePath().normalize().toString()))));
+  }
+
   @Override
   public SlideMetadata metadata() {
     return metadata;
