@@ -142,9 +142,14 @@ final class SlidePainter {
       blobMaps[b] = textureMap(rnd, 1);
     }
     lesionMap = textureMap(rnd, LESION_SCALE);
-    lesion = tumor ? plantLesions(rnd, gh, minDim, 2.25 * tileSize * tileSize) : null;
     stainLut(rnd);
     noiseSeed = rnd.nextLong();
+    // Lesions come last, from a stream of their own: everything above is drawn the same whether
+    // or not the slide has lesions, so a tumour slide and its lesion-free twin (same seed) differ
+    // only inside the lesions, and no cue but the lesions tells the classes apart.
+    long lesionSeed = rnd.nextLong();
+    lesion = tumor ? plantLesions(new Random(lesionSeed), gh, minDim, 2.25 * tileSize * tileSize)
+        : null;
   }
 
   /**
