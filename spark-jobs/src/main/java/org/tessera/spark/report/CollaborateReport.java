@@ -118,9 +118,9 @@ public final class CollaborateReport {
       html.img(FIGURES + "/rounds.png", "AUC per round");
 
       html.tag("h2", "Attention before and after");
-      html.raw("<p class=\"meta\">Test slides with lesions: the ground-truth mask, then each "
-          + "tile coloured by the percentile of its attention within the slide, for round 0 "
-          + "and round " + last + ".</p>\n");
+      html.raw("<p class=\"meta\">Test slides with lesions: each tile coloured by the "
+          + "percentile of its attention within the slide, for round 0 and round " + last
+          + ", with the ground-truth lesions outlined in magenta.</p>\n");
       drawn = pairs(spark, conf, first, lastHead, last, cacheDir, reader, heatmaps, negative, figures,
           html, failures);
       Files.writeString(local.resolve("index.html"), html.page("Tessera collaborate: "
@@ -147,8 +147,8 @@ public final class CollaborateReport {
 
   /** Mask, round 0 and last round for up to {@code n} lesion test slides; returns rows drawn. */
   private static int pairs(SparkSession spark, Configuration conf, Path first, Path lastHead,
-      int last, String cacheDir, org.tessera.wsi.ReaderKind reader, int n, String negative, java.nio.file.Path figures, Html html,
-      List<String> failures) throws IOException {
+      int last, String cacheDir, org.tessera.wsi.ReaderKind reader, int n, String negative,
+      java.nio.file.Path figures, Html html, List<String> failures) throws IOException {
     List<String> ids = new ArrayList<>();
     for (Row r : spark.read().parquet(new Path(first, TrainStage.PREDICTIONS).toString())
         .where("split = 'test'").select("slide_id", "label").orderBy("slide_id")
@@ -185,16 +185,12 @@ public final class CollaborateReport {
       }
       try {
         html.raw("<div class=\"slide\"><h4>" + Html.esc(id) + "</h4><div class=\"side\">\n");
-        if (!masks.isEmpty()) {
-          String mask = "slide-" + (i + 1) + "-mask.png";
-          if (mask(conf, new Path(masks, id + ".png"), figures.resolve(mask))) {
-            html.img(FIGURES + "/" + mask, "lesion mask of " + id);
-          }
-        }
+        Heatmaps.Outline outline = masks.isEmpty() ? null
+            : outline(conf, new Path(masks, id + ".png"));
         Heatmaps.Drawn b = Heatmaps.draw(conf, cacheDir, reader, info, before.get(id),
-            id + ", round 0", figures, "slide-" + (i + 1) + "-round-0", 0);
+            id + ", round 0", figures, "slide-" + (i + 1) + "-round-0", 0, outline);
         Heatmaps.Drawn a = Heatmaps.draw(conf, cacheDir, reader, info, after.get(id),
-            id + ", round " + last, figures, "slide-" + (i + 1) + "-round-" + last, 0);
+            id + ", round " + last, figures, "slide-" + (i + 1) + "-round-" + last, 0, outline);
         html.img(FIGURES + "/" + b.heatmap(), "round 0 attention of " + id);
         html.img(FIGURES + "/" + a.heatmap(), "round " + last + " attention of " + id);
         html.raw("</div></div>\n");
@@ -220,31 +216,24 @@ public final class CollaborateReport {
     }
   }
 
-  /** Copies a lesion mask, scaled to the heatmaps' width, as a black-on-white PNG. */
-  private static boolean mask(Configuration conf, Path file, java.nio.file.Path out)
-      throws IOException {
+  /**
+   * A slide's lesion mask as an outline, at the downsample {@code masks.json} beside the masks
+   * records (as the evaluate stage reads them); null when the slide has no mask or no index.
+   */
+  private static Heatmaps.Outline outline(Configuration conf, Path file) throws IOException {
     FileSystem fs = file.getFileSystem(conf);
-    if (!fs.exists(file)) {
-      return false;
+    Path index = new Path(file.getParent(), "masks.json");
+    if (!fs.exists(file) || !fs.exists(index)) {
+      return null;
+    }
+    double downsample;
+    try (var in = fs.open(index)) {
+      downsample = JSON.readTree(in).path("downsample").asDouble(Double.NaN);
     }
     BufferedImage img;
     try (var in = fs.open(file)) {
       img = ImageIO.read(in);
     }
-    if (img == null) {
-      return false;
-    }
-    int w = Heatmaps.THUMB;
-    int h = Math.max(1, (int) Math.round((double) img.getHeight() * w / img.getWidth()));
-    BufferedImage inverted = new BufferedImage(img.getWidth(), img.getHeight(),
-        BufferedImage.TYPE_INT_RGB);
-    for (int yy = 0; yy < img.getHeight(); yy++) {
-      for (int xx = 0; xx < img.getWidth(); xx++) {
-        int v = img.getRGB(xx, yy) & 0xff;
-        int c = v > 127 ? 0x7b2d8e : 0xffffff;
-        inverted.setRGB(xx, yy, c);
-      }
-    }
-    return ImageIO.write(Heatmaps.scaled(inverted, w, h), "png", out.toFile());
+    return img == null || !(downsample > 0) ? null : Heatmaps.Outline.of(img, downsample);
   }
 }

@@ -5,6 +5,7 @@ import java.awt.Color;
 import java.awt.Font;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
+import java.awt.geom.Path2D;
 import java.awt.geom.Rectangle2D;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -21,6 +22,7 @@ import org.jfree.chart.ChartRenderingInfo;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.annotations.XYBoxAnnotation;
+import org.jfree.chart.annotations.XYShapeAnnotation;
 import org.jfree.chart.annotations.XYTextAnnotation;
 import org.jfree.chart.axis.AxisLocation;
 import org.jfree.chart.axis.NumberAxis;
@@ -82,6 +84,73 @@ final class Heatmaps {
   record Drawn(String heatmap, List<TileImage> tiles) {}
 
   /**
+   * A lesion mask to outline over a heatmap: mask pixel (i, j) covers level-0 pixels
+   * [i d, (i + 1) d) x [j d, (j + 1) d) with d the downsample.
+   */
+  record Outline(boolean[] lesion, int width, int height, double downsample) {
+    Outline {
+      if (lesion.length != (long) width * height) {
+        throw new IllegalArgumentException("mask of " + lesion.length + " pixels is not "
+            + width + " x " + height);
+      }
+    }
+
+    /**
+     * A mask image (lesion where the first band's stored value is above half; read from the
+     * raster, as a grey image's {@code getRGB} would first gamma-correct it) at the downsample.
+     */
+    static Outline of(BufferedImage mask, double downsample) {
+      int w = mask.getWidth();
+      int h = mask.getHeight();
+      int half = (1 << mask.getSampleModel().getSampleSize(0)) / 2;
+      boolean[] lesion = new boolean[w * h];
+      for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+          lesion[y * w + x] = mask.getRaster().getSample(x, y, 0) >= half;
+        }
+      }
+      return new Outline(lesion, w, h, downsample);
+    }
+
+    private boolean at(int x, int y) {
+      return x >= 0 && y >= 0 && x < width && y < height && lesion[y * width + x];
+    }
+
+    /** The lesions' borders in level-0 coordinates: every mask-pixel edge between lesion and not. */
+    Path2D border() {
+      Path2D.Double path = new Path2D.Double();
+      double d = downsample;
+      for (int y = 0; y < height; y++) {
+        for (int x = 0; x < width; x++) {
+          if (!at(x, y)) {
+            continue;
+          }
+          if (!at(x, y - 1)) {
+            path.moveTo(x * d, y * d);
+            path.lineTo((x + 1) * d, y * d);
+          }
+          if (!at(x, y + 1)) {
+            path.moveTo(x * d, (y + 1) * d);
+            path.lineTo((x + 1) * d, (y + 1) * d);
+          }
+          if (!at(x - 1, y)) {
+            path.moveTo(x * d, y * d);
+            path.lineTo(x * d, (y + 1) * d);
+          }
+          if (!at(x + 1, y)) {
+            path.moveTo((x + 1) * d, y * d);
+            path.lineTo((x + 1) * d, (y + 1) * d);
+          }
+        }
+      }
+      return path;
+    }
+  }
+
+  /** Colour of the lesion outlines: magenta stands apart from every viridis shade. */
+  static final Color OUTLINE = new Color(255, 0, 200);
+
+  /**
    * Draws the heatmap into {@code figures/<prefix>-heatmap.png} and the top tiles into
    * {@code figures/<prefix>-tile-<k>.png}; returns the names relative to {@code figures}.
    * Throws when the slide cannot be read; the caller turns that into a placeholder.
@@ -89,6 +158,13 @@ final class Heatmaps {
   static Drawn draw(Configuration conf, String cacheDir, ReaderKind readerKind,
       SlideInfo slide, Attention att,
       String title, Path figures, String prefix, int topTiles) throws IOException {
+    return draw(conf, cacheDir, readerKind, slide, att, title, figures, prefix, topTiles, null);
+  }
+
+  /** As above, with the lesions of {@code outline} (null: none) drawn over the heatmap. */
+  static Drawn draw(Configuration conf, String cacheDir, ReaderKind readerKind, SlideInfo slide,
+      Attention att, String title, Path figures, String prefix, int topTiles, Outline outline)
+      throws IOException {
     try (SlideReader reader = SlideReaders.open(
         LocalSlides.localize(conf, slide.path(), cacheDir), readerKind)) {
       SlideMetadata md = reader.metadata();
@@ -99,7 +175,7 @@ final class Heatmaps {
           .sorted(Comparator.comparingDouble((Integer i) -> -att.value()[i]))
           .limit(topTiles).toArray(Integer[]::new);
 
-      JFreeChart chart = chart(md, att, pct, extent, top, thumb, title);
+      JFreeChart chart = chart(md, att, pct, extent, top, thumb, title, outline);
       String heatmap = prefix + "-heatmap.png";
       Dimension size = fitted(chart, thumb.getWidth(), thumb.getHeight());
       ChartUtils.saveChartAsPNG(figures.resolve(heatmap).toFile(), chart, size.w, size.h);
@@ -190,7 +266,7 @@ final class Heatmaps {
   private record Dimension(int w, int h) {}
 
   private static JFreeChart chart(SlideMetadata md, Attention att, double[] pct, double extent,
-      Integer[] top, BufferedImage thumb, String title) {
+      Integer[] top, BufferedImage thumb, String title, Outline outline) {
     int n = att.value().length;
     double[][] xyz = new double[3][n];
     for (int i = 0; i < n; i++) {
@@ -219,6 +295,10 @@ final class Heatmaps {
     plot.setDomainGridlinesVisible(false);
     plot.setRangeGridlinesVisible(false);
     plot.setAxisOffset(RectangleInsets.ZERO_INSETS);
+    if (outline != null) {
+      plot.addAnnotation(new XYShapeAnnotation(outline.border(), new BasicStroke(2.5f),
+          OUTLINE));
+    }
     for (int k = 0; k < top.length; k++) {
       int i = top[k];
       plot.addAnnotation(new XYBoxAnnotation(att.x()[i], att.y()[i], att.x()[i] + extent,
