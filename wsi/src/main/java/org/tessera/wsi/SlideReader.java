@@ -33,6 +33,27 @@ public interface SlideReader extends AutoCloseable {
    */
   int[] readArgb(long x, long y, int level, int width, int height) throws IOException;
 
+  /** The most pixels one region read may return: what one Java int array holds. */
+  long MAX_REGION_PIXELS = Integer.MAX_VALUE - 8;
+
+  /**
+   * Checks a {@link #readArgb} request against {@code metadata} (the level exists, the size is
+   * positive and fits one array) and returns its pixel count; every implementation calls it first.
+   */
+  static int regionPixels(SlideMetadata metadata, int level, int width, int height) {
+    metadata.level(level);
+    if (width <= 0 || height <= 0) {
+      throw new IllegalArgumentException(
+          "region size must be positive, got " + width + "x" + height + " at level " + level);
+    }
+    long pixels = (long) width * height;
+    if (pixels > MAX_REGION_PIXELS) {
+      throw new IllegalArgumentException("region " + width + "x" + height + " has " + pixels
+          + " pixels, more than one Java array holds; read it in tiles");
+    }
+    return (int) pixels;
+  }
+
   /** An associated image (label, macro, thumbnail, ...) by name, if the slide has one. */
   default Optional<BufferedImage> associatedImage(String name) throws IOException {
     return Optional.empty();

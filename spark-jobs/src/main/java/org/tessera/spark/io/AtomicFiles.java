@@ -28,10 +28,9 @@ public final class AtomicFiles {
 
   public static void write(Configuration conf, Path target, Writer writer) throws IOException {
     FileSystem fs = target.getFileSystem(conf);
-    Path tmpDir = new Path(target.getParent(), "_tmp");
-    Path tmp = new Path(tmpDir, target.getName() + "." + UUID.randomUUID() + ".tmp");
+    Path tmp = tempFor(target);
     try {
-      fs.mkdirs(tmpDir);
+      fs.mkdirs(tmp.getParent());
       writer.write(tmp);
       if (fs.exists(target)) {
         fs.delete(target, false);
@@ -58,10 +57,9 @@ public final class AtomicFiles {
     if (fs.exists(target)) {
       return false;
     }
-    Path tmpDir = new Path(target.getParent(), "_tmp");
-    Path tmp = new Path(tmpDir, target.getName() + "." + UUID.randomUUID() + ".tmp");
+    Path tmp = tempFor(target);
     try {
-      fs.mkdirs(tmpDir);
+      fs.mkdirs(tmp.getParent());
       writer.write(tmp);
       if (fs.exists(target)) {
         return false;
@@ -87,5 +85,11 @@ public final class AtomicFiles {
         writer.write(out);
       }
     });
+  }
+
+  /** A name unique to this attempt in {@code _tmp/} beside {@code target}, renamed onto it. */
+  private static Path tempFor(Path target) {
+    return new Path(new Path(target.getParent(), "_tmp"),
+        target.getName() + "." + UUID.randomUUID() + ".tmp");
   }
 }

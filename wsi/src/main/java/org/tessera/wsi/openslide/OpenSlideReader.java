@@ -52,7 +52,6 @@ public final class OpenSlideReader implements SlideReader {
   private static final Cleaner CLEANER = Cleaner.create();
 
   // The largest int[] HotSpot allocates.
-  private static final long MAX_PIXELS = Integer.MAX_VALUE - 8;
 
   // A thread keeps its read buffer up to a 1024x1024 region: tile reads then allocate no native
   // memory, while a one-off huge read does not pin its buffer for the life of an executor thread.
@@ -128,16 +127,7 @@ public final class OpenSlideReader implements SlideReader {
 
   @Override
   public int[] readArgb(long x, long y, int level, int width, int height) throws IOException {
-    metadata.level(level);
-    if (width <= 0 || height <= 0) {
-      throw new IllegalArgumentException(
-          "region size must be positive, got " + width + "x" + height + " at level " + level);
-    }
-    long pixels = (long) width * height;
-    if (pixels > MAX_PIXELS) {
-      throw new IllegalArgumentException("region " + width + "x" + height + " has " + pixels
-          + " pixels, more than one Java array holds; read it in tiles");
-    }
+    long pixels = SlideReader.regionPixels(metadata, level, width, height);
     int[] argb = new int[(int) pixels];
     long bytes = pixels * Integer.BYTES;
     boolean kept = bytes <= KEPT_BUFFER_BYTES;
@@ -171,7 +161,7 @@ public final class OpenSlideReader implements SlideReader {
       OpenSlideNative.openslide_get_associated_image_dimensions(osr, cName, w, h);
       checkError(osr);
       long pixels = w[0] * h[0];
-      if (pixels <= 0 || pixels > MAX_PIXELS) {
+      if (pixels <= 0 || pixels > SlideReader.MAX_REGION_PIXELS) {
         throw new IOException("cannot read associated image '" + name + "' of slide " + file
             + ": OpenSlide reports an unusable size " + w[0] + "x" + h[0]);
       }

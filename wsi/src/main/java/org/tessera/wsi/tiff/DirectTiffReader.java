@@ -40,7 +40,6 @@ import org.tessera.wsi.openslide.SlideOpenException;
  * {@code aperio} or {@code generic-tiff}, is left to OpenSlide.
  */
 public final class DirectTiffReader implements SlideReader {
-  private static final long MAX_PIXELS = Integer.MAX_VALUE - 8;
   private static final int CACHED_TILES = 64;
 
   private final Path file;
@@ -312,16 +311,7 @@ public final class DirectTiffReader implements SlideReader {
 
   @Override
   public int[] readArgb(long x, long y, int level, int width, int height) throws IOException {
-    metadata.level(level);
-    if (width <= 0 || height <= 0) {
-      throw new IllegalArgumentException(
-          "region size must be positive, got " + width + "x" + height + " at level " + level);
-    }
-    long pixels = (long) width * height;
-    if (pixels > MAX_PIXELS) {
-      throw new IllegalArgumentException("region " + width + "x" + height + " has " + pixels
-          + " pixels, more than one Java array holds; read it in tiles");
-    }
+    SlideReader.regionPixels(metadata, level, width, height);
     checkOpen();
     Level l = levels.get(level);
     double lx = x / l.downsample();
